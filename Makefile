@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m elksxl.demo
+	$(BIN)/elksxl demo
 
 test: $(STAMP) lint typecheck pytest
 

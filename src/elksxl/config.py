@@ -84,7 +84,9 @@ class Settings:
         try:
             rate_value = float(rate) if rate else DEFAULT_RATE_PER_MINUTE
         except ValueError:
-            raise ConfigError(f"ELKSXL_RATE={rate!r} is not a number of messages per minute")
+            raise ConfigError(
+                f"ELKSXL_RATE={rate!r} is not a number of messages per minute"
+            ) from None
         return cls(
             username=environ.get("ELKS_USERNAME", ""),
             password=Secret(environ.get("ELKS_PASSWORD", "")),

@@ -1,21 +1,21 @@
 """The one exception tree of elksxl, grouped by what the caller should do.
 
     ElksxlError
-    ├── InputError              bad input: name the file/sheet/cell/row, send nothing   (.file .sheet .cell .row)
+    ├── InputError              bad input: name file/sheet/row, send nothing (.file .sheet .row)
     │   ├── ConfigError         missing credentials, invalid sender, bad settings
-    │   ├── WorkbookError       missing/unreadable/locked workbook, unknown sheet or column
+    │   ├── WorkbookError       missing/unreadable workbook, unknown sheet or column
     │   └── TemplateError       template syntax, unknown placeholder
-    ├── ApiError                46elks answered with an error                            (.status_code .body)
+    ├── ApiError                46elks answered with an error (.status_code .body)
     │   ├── RejectedError       this message was refused: mark the row, go on
     │   ├── StopCampaignError   stop the whole campaign
     │   │   ├── AuthenticationError
     │   │   └── OutOfCreditsError
     │   ├── RateLimitedError    429: wait .retry_after seconds, then retry
-    │   └── ServerError         5xx: the outcome is unknown -> reconcile  (also an UnknownOutcomeError)
+    │   └── ServerError         5xx: outcome unknown -> reconcile (also an UnknownOutcomeError)
     ├── TransportError          no HTTP answer
-    │   ├── NotReachedError     provably never reached the server (refused, DNS): safe to retry / fail over
-    │   └── ConnectionLostError timeout or drop after the request was written (also an UnknownOutcomeError)
-    └── UnknownOutcomeError     the message may or may not exist at 46elks: reconcile before any resend
+    │   ├── NotReachedError     provably never reached the server: safe to retry / fail over
+    │   └── ConnectionLostError timeout or drop after the request was written (UnknownOutcome)
+    └── UnknownOutcomeError     the message may exist at 46elks: reconcile before any resend
 
 The library raises these; only the CLI and the server turn them into messages and exit codes.
 Messages never contain credentials.

@@ -1,4 +1,4 @@
-"""The table every surface hands to the planner: a header and rows tagged with their Excel row numbers."""
+"""The table every surface hands to the planner: a header, and rows with their Excel row numbers."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Reproducible speed measurements, run by `make bench`; each module's `main()` prints a report."""
