@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,9 +19,18 @@ import platformdirs
 
 from .errors import ConfigError, RejectedError, TemplateError
 from .journal import Journal, JournalEntry, PlannedMessage, State, message_key
-from .plan import Message, Plan, PlanOptions, build
+from .plan import (
+    SAMPLE_ROWS,
+    Message,
+    Plan,
+    PlanItem,
+    PlanOptions,
+    build,
+    find_phone_column,
+    iter_plan,
+)
 from .pricing import PriceTable, load_example, to_currency
-from .sheets import ResultWriter, RowResult, read_table
+from .sheets import ResultWriter, RowResult, read_table, stream_table
 
 if TYPE_CHECKING:  # the HTTP stack is loaded only when something is sent (plan stays lean)
     from .client import ElksClient
@@ -34,6 +44,7 @@ __all__ = [
     "DryRunResult",
     "Prepared",
     "SendResult",
+    "StreamedPlan",
     "campaign_id",
     "default_journal_path",
     "dry_run",
@@ -42,6 +53,7 @@ __all__ = [
     "prepare",
     "read_template",
     "send",
+    "stream_plan",
     "write_status",
 ]
 
@@ -93,8 +105,8 @@ def load_prices(path: Path | None) -> PriceTable:
     return PriceTable.from_json(text, source=str(path))
 
 
-def prepare(request: CampaignRequest) -> Prepared:
-    """Read, compile and plan. Raises InputError subclasses naming what is wrong; sends nothing."""
+def _message(request: CampaignRequest) -> tuple[str, str]:
+    """The template source and its name for messages, from a file or the message option."""
     if (request.template_path is None) == (request.message is None):
         raise TemplateError("give exactly one of a template file or a message text")
     if request.template_path is not None:
@@ -103,11 +115,42 @@ def prepare(request: CampaignRequest) -> Prepared:
         source, name = request.message or "", "message"
     if not source.strip():
         raise TemplateError("the message is empty", file=name if request.template_path else None)
+    return source, name
+
+
+def prepare(request: CampaignRequest) -> Prepared:
+    """Read, compile and plan. Raises InputError subclasses naming what is wrong; sends nothing."""
+    source, name = _message(request)
     prices = load_prices(request.prices_path)
     table = read_table(request.workbook, request.sheet)
     template = compile_template(source, table.header, name=name)
     plan = build(table, template, request.options, prices)
     return Prepared(request, table, template, prices, plan)
+
+
+@dataclass(frozen=True)
+class StreamedPlan:
+    """A plan produced row by row, for outputs that need not hold the whole sheet."""
+
+    table: Table
+    prices: PriceTable
+    phone_column: str
+    items: Iterator[PlanItem]
+
+
+@contextlib.contextmanager
+def stream_plan(request: CampaignRequest) -> Iterator[StreamedPlan]:
+    """Like :func:`prepare`, but rows are read and planned one at a time inside the block."""
+    source, name = _message(request)
+    prices = load_prices(request.prices_path)
+    with stream_table(request.workbook, request.sheet) as (table, rows):
+        template = compile_template(source, table.header, name=name)
+        head = list(islice(rows, SAMPLE_ROWS))
+        phone = find_phone_column(table, request.options.phone_column, head)
+        items = iter_plan(
+            table, chain(head, rows), template, request.options, prices, phone_index=phone
+        )
+        yield StreamedPlan(table, prices, table.header[phone], items)
 
 
 # --- sending -------------------------------------------------------------------------------

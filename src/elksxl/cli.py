@@ -30,17 +30,19 @@ from .campaign import (
     DryRunResult,
     Prepared,
     SendResult,
+    StreamedPlan,
     campaign_id,
     default_journal_path,
     dry_run,
     prepare,
     send,
+    stream_plan,
     write_status,
 )
 from .config import Secret, Settings, validate_sender
 from .errors import ConfigError, ElksxlError, InputError, StopCampaignError
 from .journal import Journal, State
-from .plan import Plan, PlanOptions
+from .plan import Duplicate, Message, Plan, PlanOptions, Problem, Tally
 from .pricing import to_currency
 from .sheets import ResultWriter, read_table
 from .table import RESULT_COLUMNS
@@ -179,11 +181,13 @@ def cli() -> None:
 @translate_errors
 def plan_command(as_json: bool, **kwargs: Any) -> None:
     """Show exactly what a campaign would send, to whom, and what it would cost. Sends nothing."""
-    prepared = prepare(build_request(**kwargs))
+    request = build_request(**kwargs)
     if as_json:
-        write_plan_json(prepared.plan, sys.stdout)
+        with stream_plan(request) as streamed:
+            write_plan_json(streamed, sys.stdout)
     else:
-        print_plan(prepared.plan, str(prepared.request.workbook), prepared.table.sheet)
+        prepared = prepare(request)
+        print_plan(prepared.plan, str(request.workbook), prepared.table.sheet)
 
 
 @cli.command("sim")
@@ -532,17 +536,34 @@ def print_results(path: Path, sheet: str) -> None:
     out.print(grid)
 
 
-def write_plan_json(plan: Plan, stream: TextIO) -> None:
-    """The plan as one JSON object, written a row at a time (100,000 rows need no big string)."""
-    stream.write(json.dumps(plan.totals(), ensure_ascii=False)[:-1])
-    for name, items in plan.lists():
+def write_plan_json(streamed: StreamedPlan, stream: TextIO) -> None:
+    """The plan as one JSON object, written as the rows are planned.
+
+    Messages go out as they come; problems and duplicates (usually few) are kept until the
+    end, followed by the totals. 100,000 rows never sit in memory at once.
+    """
+    tally = Tally(streamed.phone_column, streamed.prices.currency)
+    kept: dict[str, list[dict[str, Any]]] = {"problems": [], "duplicates": []}
+    stream.write('{"messages": [')
+    count = 0
+    for item in streamed.items:
+        tally.add(item)
+        if isinstance(item, Message):
+            stream.write(("," if count else "") + "\n  " + json.dumps(item.to_dict(), **_JSON))
+            count += 1
+        elif isinstance(item, Problem):
+            kept["problems"].append(item.to_dict())
+        elif isinstance(item, Duplicate):
+            kept["duplicates"].append(item.to_dict())
+    stream.write("]")
+    for name, rows in kept.items():
         stream.write(f', "{name}": [')
-        for i, item in enumerate(items):
-            stream.write(
-                ("," if i else "") + "\n  " + json.dumps(item.to_dict(), ensure_ascii=False)
-            )
+        stream.write(",".join("\n  " + json.dumps(row, **_JSON) for row in rows))
         stream.write("]")
-    stream.write("}\n")
+    stream.write(", " + json.dumps(tally.totals(), **_JSON)[1:] + "\n")
+
+
+_JSON: dict[str, Any] = {"ensure_ascii": False}
 
 
 def print_plan(plan: Plan, source: str, sheet: str, *, shown: int = 5) -> None:

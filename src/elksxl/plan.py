@@ -8,25 +8,32 @@ text (encoding, parts), and estimates the cost from a price table.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Any
 
 from .encoding import Encoding, analyze, smart_replace
 from .errors import WorkbookError
 from .phone import PhoneProblem, looks_like_phone, normalize
 from .pricing import PriceTable, to_currency
-from .table import RESULT_COLUMNS, STATUS_COLUMN, Cell, Table
+from .table import RESULT_COLUMNS, STATUS_COLUMN, Cell, Row, Table
 from .templating import FieldProblem, MessageTemplate
 
 __all__ = [
     "PHONE_HEADER_WORDS",
+    "SAMPLE_ROWS",
+    "AlreadySent",
     "Duplicate",
     "Message",
     "Plan",
+    "PlanItem",
     "PlanOptions",
     "Problem",
+    "Tally",
     "build",
     "find_phone_column",
+    "iter_plan",
 ]
 
 # Header words that name a phone column, in the languages our users write headers in.
@@ -55,6 +62,7 @@ PHONE_HEADER_WORDS = (
 )
 _SETTLED_WORDS = frozenset({"sent", "delivered"})
 _CONTENT_SAMPLE = 50
+SAMPLE_ROWS = _CONTENT_SAMPLE * 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +127,16 @@ class Duplicate:
         return {"row": self.row, "to": self.to, "first_row": self.first_row}
 
 
+@dataclass(frozen=True, slots=True)
+class AlreadySent:
+    """A row whose ``SMS status`` already says sent or delivered: skipped."""
+
+    row: int
+
+
+PlanItem = Message | Problem | Duplicate | AlreadySent
+
+
 @dataclass(frozen=True)
 class Plan:
     """The whole campaign as it would run: messages, problems, duplicates and totals."""
@@ -164,13 +182,43 @@ class Plan:
 
     def totals(self) -> dict[str, Any]:
         """The plan's totals as JSON-ready data."""
-        total = self.estimated_cost
+        tally = Tally(self.phone_column, self.currency)
+        for _, items in self.lists():
+            for item in items:
+                tally.add(item)
+        tally.rows += len(self.already_sent)
+        tally.already_sent += len(self.already_sent)
+        return tally.totals()
+
+
+class Tally:
+    """Running totals over plan items, for outputs that stream a plan instead of holding it."""
+
+    def __init__(self, phone_column: str, currency: str | None) -> None:
+        self.phone_column = phone_column
+        self.currency = currency
+        self.rows = self.recipients = self.parts = self.already_sent = 0
+        self.unpriced = self.known_cost = 0
+
+    def add(self, item: PlanItem) -> None:
+        self.rows += 1
+        if isinstance(item, Message):
+            self.recipients += 1
+            self.parts += item.parts
+            if item.cost is None:
+                self.unpriced += 1
+            else:
+                self.known_cost += item.cost
+        elif isinstance(item, AlreadySent):
+            self.already_sent += 1
+
+    def totals(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
-            "recipients": len(self.messages),
+            "recipients": self.recipients,
             "parts": self.parts,
-            "already_sent": len(self.already_sent),
-            "estimated_cost": None if total is None else to_currency(total),
+            "already_sent": self.already_sent,
+            "estimated_cost": None if self.unpriced else to_currency(self.known_cost),
             "currency": self.currency,
             "unpriced": self.unpriced,
             "phone_column": self.phone_column,
@@ -195,16 +243,23 @@ def _header_score(header: str) -> int:
     return 0
 
 
-def _content_ratio(table: Table, index: int) -> float:
-    values = [row.values[index] for row in table.rows[: _CONTENT_SAMPLE * 4]]
-    sample = [v for v in values if v not in (None, "")][:_CONTENT_SAMPLE]
-    if not sample:
+def _content_ratio(sample: Sequence[Row], index: int) -> float:
+    values = [row.values[index] if index < len(row.values) else None for row in sample]
+    filled = [v for v in values if v not in (None, "")][:_CONTENT_SAMPLE]
+    if not filled:
         return 0.0
-    return sum(1 for v in sample if looks_like_phone(v)) / len(sample)
+    return sum(1 for v in filled if looks_like_phone(v)) / len(filled)
 
 
-def find_phone_column(table: Table, name: str | None = None) -> int:
-    """Index of the phone column: named, else found by its header, else by its content."""
+def find_phone_column(
+    table: Table, name: str | None = None, sample: Sequence[Row] | None = None
+) -> int:
+    """Index of the phone column: named, else found by its header, else by its content.
+
+    ``sample`` holds the first rows when ``table.rows`` is not filled (streaming).
+    """
+    if sample is None:
+        sample = table.rows[:SAMPLE_ROWS]
     source = table.source or None
     if name is not None:
         index = table.column_index(name)
@@ -221,9 +276,11 @@ def find_phone_column(table: Table, name: str | None = None) -> int:
         candidates = [i for s, i in scored if s == best]
         if len(candidates) == 1:
             return candidates[0]
-        return max(candidates, key=lambda i: _content_ratio(table, i))
+        return max(candidates, key=lambda i: _content_ratio(sample, i))
     ratios = [
-        (_content_ratio(table, i), i) for i, h in enumerate(table.header) if h not in RESULT_COLUMNS
+        (_content_ratio(sample, i), i)
+        for i, h in enumerate(table.header)
+        if h not in RESULT_COLUMNS
     ]
     ratio, index = max(ratios, default=(0.0, -1))
     if ratio >= 0.5:
@@ -252,17 +309,44 @@ def build(
 ) -> Plan:
     """Plan the campaign: one message per new valid recipient, a reason for every other row."""
     options = options or PlanOptions()
+    lists: dict[type, list[Any]] = {Message: [], Problem: [], Duplicate: [], AlreadySent: []}
     phone_index = find_phone_column(table, options.phone_column)
+    for item in iter_plan(table, table.rows, template, options, prices, phone_index=phone_index):
+        lists[type(item)].append(item)
+    return Plan(
+        rows=len(table.rows),
+        phone_column=table.header[phone_index],
+        messages=tuple(lists[Message]),
+        problems=tuple(lists[Problem]),
+        duplicates=tuple(lists[Duplicate]),
+        already_sent=tuple(a.row for a in lists[AlreadySent]),
+        currency=prices.currency if prices else None,
+        template_fields=template.fields,
+    )
+
+
+def iter_plan(
+    table: Table,
+    rows: Iterable[Row],
+    template: MessageTemplate,
+    options: PlanOptions | None = None,
+    prices: PriceTable | None = None,
+    *,
+    phone_index: int | None = None,
+) -> Iterator[PlanItem]:
+    """One item per row, in row order, consuming ``rows`` as it goes (for very large sheets)."""
+    options = options or PlanOptions()
+    rows = iter(rows)
+    if phone_index is None:
+        head = list(islice(rows, SAMPLE_ROWS))
+        phone_index = find_phone_column(table, options.phone_column, head)
+        rows = chain(head, rows)
     phone_header = table.header[phone_index]
     status_index = table.column_index(STATUS_COLUMN)
-    messages: list[Message] = []
-    problems: list[Problem] = []
-    duplicates: list[Duplicate] = []
-    already_sent: list[int] = []
     first_row_of: dict[str, int] = {}
     measure = _Measurer(options.smart_encoding)
 
-    for row in table.rows:
+    for row in rows:
         values = row.values
         raw = values[phone_index] if phone_index < len(values) else None
         if (
@@ -270,36 +354,25 @@ def build(
             and status_index < len(values)
             and _is_settled(values[status_index])
         ):
-            already_sent.append(row.number)
             number = normalize(raw, options.region)
             if not isinstance(number, PhoneProblem):
                 first_row_of.setdefault(number.e164, row.number)
+            yield AlreadySent(row.number)
             continue
         number = normalize(raw, options.region, mobile_only=options.mobile_only)
         if isinstance(number, PhoneProblem):
-            problems.append(Problem(row.number, phone_header, raw, number.reason))
+            yield Problem(row.number, phone_header, raw, number.reason)
             continue
         first = first_row_of.get(number.e164)
         if first is not None:
-            duplicates.append(Duplicate(row.number, number.e164, first))
+            yield Duplicate(row.number, number.e164, first)
             continue
         text = template.render(values)
         if isinstance(text, FieldProblem):
-            problems.append(Problem(row.number, text.column, None, text.reason))
+            yield Problem(row.number, text.column, None, text.reason)
             continue
         first_row_of[number.e164] = row.number
-        messages.append(measure(row.number, number.e164, text, prices))
-
-    return Plan(
-        rows=len(table.rows),
-        phone_column=phone_header,
-        messages=tuple(messages),
-        problems=tuple(problems),
-        duplicates=tuple(duplicates),
-        already_sent=tuple(already_sent),
-        currency=prices.currency if prices else None,
-        template_fields=template.fields,
-    )
+        yield measure(row.number, number.e164, text, prices)
 
 
 class _Measurer:

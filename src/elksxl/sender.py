@@ -34,6 +34,7 @@ from .config import validate_sender
 from .errors import (
     ApiError,
     AuthenticationError,
+    ConfigError,
     ElksxlError,
     NotReachedError,
     RateLimitedError,
@@ -85,9 +86,9 @@ class SendOptions:
     def __post_init__(self) -> None:
         validate_sender(self.sender)
         if self.max_attempts < 1 or self.max_rate_limited < 1:
-            raise ValueError("max_attempts and max_rate_limited must be at least 1")
+            raise ConfigError("max_attempts and max_rate_limited must be at least 1")
         if self.concurrency is not None and self.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+            raise ConfigError(f"concurrency must be at least 1, not {self.concurrency}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,9 +314,14 @@ class _Run:
         self.tally.know(planned)
         queue = deque(planned)
         self._emit()
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self._concurrency(len(queue))):
-                group.create_task(self._work(queue))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self._concurrency(len(queue))):
+                    group.create_task(self._work(queue))
+        except ExceptionGroup as failed:
+            # A worker's unexpected error cancels the others (their messages stay in_flight,
+            # for the next run to reconcile); callers get that error itself, not a group.
+            raise failed.exceptions[0] from None
 
     async def _finish_stopped(self) -> None:
         """After a stop, everything still planned becomes ``not_sent`` with the reason."""

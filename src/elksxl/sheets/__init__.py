@@ -6,7 +6,7 @@ writes results back with openpyxl and saves atomically.
 
 from __future__ import annotations
 
-from .reader import read_table
+from .reader import read_table, stream_table
 from .writer import ResultWriter, RowResult
 
-__all__ = ["ResultWriter", "RowResult", "read_table"]
+__all__ = ["ResultWriter", "RowResult", "read_table", "stream_table"]

@@ -24,7 +24,9 @@ visible worksheet is read.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,15 +50,25 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
     Raises WorkbookError for every file, sheet or header problem, naming the file and saying
     what to do.
     """
+    with stream_table(path, sheet) as (table, rows):
+        return replace(table, rows=list(rows))
+
+
+@contextmanager
+def stream_table(path: Path, sheet: str | None = None) -> Iterator[tuple[Table, Iterator[Row]]]:
+    """Like :func:`read_table`, but the rows come one at a time from an iterator.
+
+    The yielded Table has the header and no rows; the iterator is valid inside the ``with``
+    block only. For very large sheets: a planner that consumes rows as they come never holds
+    the whole table in memory.
+    """
     path = Path(path)
     check_workbook_file(path)
     try:
         with CalamineWorkbook.from_path(path) as book:
             name = _pick_sheet(book, sheet, path)
             raw = book.get_sheet_by_name(name)
-            end = raw.end
-            rows = raw.iter_rows()
-            return _build_table(rows, end, sheet=name, source=str(path))
+            yield _start_table(iter(raw.iter_rows()), raw.end, sheet=name, source=str(path))
     except PasswordError as e:
         raise password_protected(path) from e
     except CalamineError as e:
@@ -90,48 +102,51 @@ def _pick_sheet(book: CalamineWorkbook, wanted: str | None, path: Path) -> str:
     return wanted
 
 
-def _build_table(
-    rows: Iterable[Sequence[Any]], end: tuple[int, int] | None, *, sheet: str, source: str
-) -> Table:
+def _start_table(
+    rows: Iterator[Sequence[Any]], end: tuple[int, int] | None, *, sheet: str, source: str
+) -> tuple[Table, Iterator[Row]]:
+    # python-calamine yields rows from row 1 down to the last used row (and columns from the
+    # first used one), so the count of rows read is the Excel row number; _data checks that
+    # the count ends at the used range's last row, so a library change cannot shift numbers.
     convert = _Converter()
-    header: tuple[Cell, ...] | None = None
-    header_number = 0
-    data: list[Row] = []
-    width = 0
-    count = 0
     for count, raw in enumerate(rows, start=1):
         values = convert.row(raw)
-        width = len(values)
-        if values.count(None) == width:
+        if values.count(None) == len(values):
             continue
-        if header is None:
-            header, header_number = values, count
-        else:
-            data.append(Row(count, values))
-    if header is None or end is None:
-        raise WorkbookError(
-            "the sheet is empty: put a header row (such as Telefon, Förnamn) in row 1 "
-            "and one recipient per row below it",
-            file=source,
+        if end is None:
+            break
+        first_column = end[1] + 2 - len(values)
+        names = _header_names(values, count, first_column, sheet=sheet, source=source)
+        table = Table(
+            header=names,
+            rows=(),
             sheet=sheet,
+            source=source,
+            header_row=count,
+            first_column=first_column,
         )
-    # python-calamine yields rows from row 1 down to the last used row (and columns from the
-    # first used one); derive both offsets from the used range's end so that a library change
-    # in where iteration starts cannot shift row numbers.
-    shift = end[0] + 1 - count
-    if shift:
-        header_number += shift
-        data = [Row(r.number + shift, r.values) for r in data]
-    first_column = end[1] + 2 - width
-    names = _header_names(header, header_number, first_column, sheet=sheet, source=source)
-    return Table(
-        header=names,
-        rows=data,
+        return table, _data(rows, convert, count, end[0] + 1)
+    raise WorkbookError(
+        "the sheet is empty: put a header row (such as Telefon, Förnamn) in row 1 "
+        "and one recipient per row below it",
+        file=source,
         sheet=sheet,
-        source=source,
-        header_row=header_number,
-        first_column=first_column,
     )
+
+
+def _data(
+    rows: Iterator[Sequence[Any]], convert: _Converter, header_row: int, last_row: int
+) -> Iterator[Row]:
+    count = header_row
+    for count, raw in enumerate(rows, start=header_row + 1):
+        values = convert.row(raw)
+        if values.count(None) != len(values):
+            yield Row(count, values)
+    if count != last_row:
+        raise WorkbookError(
+            f"read {count} rows where the sheet uses {last_row}: the reading library changed "
+            "how it numbers rows; please report this"
+        )
 
 
 class _Converter:
