@@ -25,7 +25,8 @@ def _load_books() -> Any:
     spec = importlib.util.spec_from_file_location(
         "sheets_books", Path(__file__).with_name("sheets") / "conftest.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.Books
@@ -97,6 +98,11 @@ def _no_header(tmp: Path) -> Case:
     return path, [], {}, ["utan.xlsx", "Kontakter", "row 1", "header row"]
 
 
+def _two_columns_same_header(tmp: Path) -> Case:
+    path = _book(tmp / "dubbel.xlsx", [["Namn", "Telefon", "Namn"], ["Anna", "0701234567", "A"]])
+    return path, [], {}, ["dubbel.xlsx", "Kontakter", "A1", "C1", "rename one"]
+
+
 def _unknown_sheet(tmp: Path) -> Case:
     path = _contacts(tmp / "book.xlsx")
     return path, ["--sheet", "Kunder"], {}, ["book.xlsx", "'Kunder'", "'Kontakter'"]
@@ -144,6 +150,7 @@ CASES: dict[str, Callable[[Path], Case]] = {
     "truncated .xlsx": _truncated,
     "empty sheet": _empty_sheet,
     "no header row": _no_header,
+    "two columns with one header": _two_columns_same_header,
     "unknown sheet": _unknown_sheet,
     "unknown phone column": _unknown_column,
     "unknown placeholder": _unknown_placeholder,

@@ -42,7 +42,8 @@ def _load_books() -> Any:
     spec = importlib.util.spec_from_file_location(
         "sheets_books", Path(__file__).with_name("sheets") / "conftest.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.Books
@@ -61,6 +62,7 @@ def environment(sim: SimulatorHandle, tmp_path: Path, **changes: str | None) -> 
     env["ELKSXL_JOURNAL"] = str(tmp_path / "journal.sqlite3")
     env["ELKS_FROM"] = SENDER
     env["NO_PROXY"] = "127.0.0.1"
+    env["COLUMNS"] = "250"  # rich wraps tables at the width it is given
     for name, value in changes.items():
         if value is None:
             env.pop(name, None)
@@ -146,18 +148,18 @@ def by_recipient(sim: SimulatorHandle) -> dict[str, dict[str, Any]]:
 
 
 def snapshot(path: Path, skip: dict[str, set[int]] | None = None) -> dict[tuple[str, str], Any]:
-    """(sheet, cell) -> (value, bold, fill, number format) for every non-empty or styled cell,
-    leaving out the columns in ``skip`` (sheet -> column numbers)."""
+    """(sheet, cell) -> value, type, font, fill and number format of every non-empty or styled
+    cell, leaving out the columns in ``skip`` (sheet -> column numbers)."""
     shot: dict[tuple[str, str], Any] = {}
     for ws in load_workbook(path).worksheets:
         left_out = (skip or {}).get(ws.title, set())
         for row in ws.iter_rows():
             for c in row:
-                if c.column in left_out:
+                if c.column in left_out or (c.value is None and not c.has_style):
                     continue
-                look = (c.value, c.font.b, c.fill.fgColor.rgb, c.number_format)
-                if look != (None, False, "00000000", "General"):
-                    shot[(ws.title, c.coordinate)] = look
+                color = c.font.color.rgb if c.font.color is not None else None
+                look = (c.value, c.data_type, c.font.b, c.font.i, color, c.fill.fgColor.rgb)
+                shot[(ws.title, c.coordinate)] = (*look, c.number_format)
     return shot
 
 
@@ -189,21 +191,26 @@ def test_sent_invalid_and_duplicate_rows_get_their_results_at_the_right_end(
     for i in range(4):
         got, sms = rows[i + 2], accepted[e164(i)]
         assert got["SMS status"] == "sent"
-        assert got["SMS id"] == sms["id"] and got["SMS id"].startswith("s")
+        assert got["SMS id"] == sms["id"]
+        assert got["SMS id"].startswith("s")
         assert got["SMS parts"] == sms["parts"] == 1
         assert got["SMS cost"] == pytest.approx(sms["cost"] / 10000)
         assert isinstance(got["SMS sent at"], datetime)
         assert not got["SMS error"]
-        assert sms["message"] == f"Hej Namn{i}!" and sms["from"] == SENDER
+        assert sms["message"] == f"Hej Namn{i}!"
+        assert sms["from"] == SENDER
     assert rows[6]["SMS status"] == "invalid"
     assert "not a phone number" in rows[6]["SMS error"]
     assert rows[7]["SMS status"] == "duplicate"
     assert "row 3" in rows[7]["SMS error"]
-    assert rows[8]["SMS status"] == "invalid" and rows[8]["SMS error"]
+    assert rows[8]["SMS status"] == "invalid"
+    assert rows[8]["SMS error"]
     for row in (6, 7, 8):
-        assert rows[row]["SMS id"] is None and rows[row]["SMS sent at"] is None
+        assert rows[row]["SMS id"] is None
+        assert rows[row]["SMS sent at"] is None
     # Nothing in the sheet is a formula: not the user's "=1+1" text, not any result cell.
-    assert ws["B8"].value == "=1+1" and ws["B8"].data_type == "s"
+    assert ws["B8"].value == "=1+1"
+    assert ws["B8"].data_type == "s"
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     assert b"<f>" not in zipfile.ZipFile(book).read("xl/worksheets/sheet1.xml")
 
@@ -240,6 +247,7 @@ def test_formatting_other_sheets_and_every_user_cell_are_kept(
     path = tmp_path / "book.xlsx"
     book.save(path)
     before = snapshot(path)
+    assert len(before) == 27  # 5 headers, 5 rows of 4 cells, 2 on the other sheet
 
     result = send(sim, tmp_path, path, "--yes", "--rate", "0")
 
@@ -316,7 +324,8 @@ def test_merged_cells_formula_values_and_very_long_cells_are_sent(
     assert accepted[e164(2)]["message"] == "Cecilia: Kort"
     assert e164(3) not in accepted
     rows = results(path)
-    assert rows[2]["SMS status"] == "sent" and rows[2]["SMS parts"] == parts
+    assert rows[2]["SMS status"] == "sent"
+    assert rows[2]["SMS parts"] == parts
     assert rows[2]["SMS cost"] == pytest.approx(accepted[e164(0)]["cost"] / 10000)
     assert [rows[r]["SMS status"] for r in (3, 4, 5)] == ["sent", "sent", "invalid"]
     assert "Namn" in rows[5]["SMS error"]
@@ -338,6 +347,24 @@ def test_merged_cells_formula_values_and_very_long_cells_are_sent(
     ]
 
 
+def test_square_brackets_in_messages_and_file_names_are_shown_and_sent_as_written(
+    simulator_factory: Any, tmp_path: Path
+) -> None:
+    sim = simulator_factory(FAST)
+    book = contacts(tmp_path / "Kunder [final].xlsx", 2)
+    message = "Hej {{ Namn }}! Svara [ja] eller [/nej]. [bold]Tack[/bold]"
+
+    result = send(sim, tmp_path, book, "--yes", "--rate", "0", message=message)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Hej Namn0! Svara [ja] eller [/nej]. [bold]Tack[/bold]" in result.stdout
+    assert "results written to " + str(book) in result.stdout
+    assert sorted(m["message"] for m in sim.messages()) == [
+        f"Hej Namn{i}! Svara [ja] eller [/nej]. [bold]Tack[/bold]" for i in range(2)
+    ]
+
+
 # -- where results go -----------------------------------------------------------------------
 
 
@@ -348,15 +375,17 @@ def test_workbook_open_in_excel_gets_its_results_in_a_results_file(
     book = contacts(tmp_path / "Kunder.xlsx", 3)
     (tmp_path / "~$Kunder.xlsx").write_bytes(b"\x05Excel user")
     original = book.read_bytes()
+    env = environment(sim, tmp_path, ELKS_FROM=None)
 
-    result = send(sim, tmp_path, book, "--yes", "--rate", "0")
+    result = send(sim, tmp_path, book, "--yes", "--rate", "0", "--from", "Kundtjanst", env=env)
 
     assert result.returncode == 0, result.stderr
     assert book.read_bytes() == original
     copy = tmp_path / "Kunder.results.xlsx"
-    assert "Kunder.results.xlsx" in result.stdout + result.stderr
+    assert "open in Excel" in result.stderr
+    assert "Kunder.results.xlsx" in result.stderr
     assert {r["SMS status"] for r in results(copy).values()} == {"sent"}
-    assert len(sim.messages()) == 3
+    assert [m["from"] for m in sim.messages()] == ["Kundtjanst"] * 3
 
 
 # -- confirmation, dry run, money -----------------------------------------------------------
@@ -372,7 +401,8 @@ def test_without_a_terminal_and_without_yes_nothing_is_sent(
     result = send(sim, tmp_path, book, "--rate", "0")
 
     assert result.returncode == 2
-    assert "--yes" in result.stderr and "Traceback" not in result.stderr
+    assert "--yes" in result.stderr
+    assert "Traceback" not in result.stderr
     assert sim.messages() == []
     assert book.read_bytes() == original
 
@@ -415,7 +445,8 @@ def test_an_estimate_above_the_balance_is_refused_unless_forced(
     refused = send(sim, tmp_path, book, "--yes", "--rate", "0", "--prices", prices)
 
     assert refused.returncode == 2
-    assert "--force" in refused.stderr and "balance" in refused.stderr
+    assert "--force" in refused.stderr
+    assert "balance" in refused.stderr
     assert sim.messages() == []
     assert book.read_bytes() == original
 
@@ -461,7 +492,8 @@ def test_a_wrong_password_stops_before_anything_is_sent(
     result = send(sim, tmp_path, book, "--yes", "--rate", "0", env=env)
 
     assert result.returncode == 3
-    assert "ELKS_PASSWORD" in result.stderr and "Traceback" not in result.stderr
+    assert "ELKS_PASSWORD" in result.stderr
+    assert "Traceback" not in result.stderr
     assert "hunter2-wrong" not in result.stdout + result.stderr
     assert sim.messages() == []
     assert book.read_bytes() == original

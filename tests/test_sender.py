@@ -97,8 +97,10 @@ def test_every_planned_message_is_sent_once_with_its_id_parts_and_cost(
     entries = journal.entries(CAMPAIGN)
     assert {entry.state for entry in entries} == {State.SENT}
     accepted = {message["id"]: message for message in sim.messages()}
-    assert sorted(accepted) == sorted(entry.elks_id for entry in entries)
+    assert set(accepted) == {entry.elks_id for entry in entries}
+    assert len(accepted) == len(entries)
     for entry in entries:
+        assert entry.elks_id is not None
         assert accepted[entry.elks_id]["to"] == entry.to
         assert accepted[entry.elks_id]["message"] == entry.text
         assert (entry.parts, entry.cost) == (1, 3500)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from . import __version__
@@ -45,7 +46,7 @@ from .journal import Journal, State
 from .plan import Duplicate, Message, Plan, PlanOptions, Problem, Tally
 from .pricing import to_currency
 from .sheets import ResultWriter, read_table
-from .table import RESULT_COLUMNS
+from .templating import format_value
 
 __all__ = ["main"]
 
@@ -56,8 +57,10 @@ if TYPE_CHECKING:  # loaded by the commands that talk to 46elks, so `plan` start
     from .client import Account
     from .sender import Progress as SendProgress
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No markup by default: messages, file names and cell values are printed as they are ("[ja]" is
+# text, "[/nej]" no error); the few styled prefixes ask for markup and escape what they wrap.
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 class Failure(click.ClickException):
@@ -72,7 +75,7 @@ class Failure(click.ClickException):
         super().__init__(message)
 
     def show(self, file: Any = None) -> None:
-        err.print(f"[bold red]error:[/] {self.message}", markup=True, highlight=False)
+        err.print(f"[bold red]error:[/] {escape(self.message)}", markup=True, highlight=False)
 
 
 class _Usage(Failure):
@@ -348,11 +351,9 @@ async def _send(
     limiter = TokenBucket(settings.rate_per_minute)
     options = SendOptions(sender=sender, whendelivered=whendelivered, flash=flash)
     writer = ResultWriter(prepared.request.workbook, prepared.table)
-    if writer.target != prepared.request.workbook:
-        err.print(f"the workbook is open or read-only: results go to {writer.target}")
     with ProgressDisplay(len(prepared.plan.messages), prepared.plan.currency or "") as display:
         async with ElksClient(settings) as client:
-            return await send(
+            result = await send(
                 prepared,
                 journal=journal,
                 client=client,
@@ -362,6 +363,13 @@ async def _send(
                 on_progress=display.update,
                 cancel=cancel,
             )
+    # The writer decides where results go when it saves (a lock file may appear mid-run).
+    if writer.fallback_reason is not None:
+        err.print(
+            f"{prepared.request.workbook} was not changed: {writer.fallback_reason}; "
+            f"the results are in {writer.target}"
+        )
+    return result
 
 
 class ProgressDisplay:
@@ -429,7 +437,7 @@ def print_outcome(result: SendResult) -> None:
     out.print(table)
     out.print(f"cost: {to_currency(summary.cost):.2f}")
     if summary.stopped is not None:
-        err.print(f"[bold red]stopped:[/] {summary.stopped}")
+        err.print(f"[bold red]stopped:[/] {escape(str(summary.stopped))}", markup=True)
     if summary.cancelled:
         out.print("cancelled: run the same command again to send the rest")
     out.print(f"results written to {result.written_to}")
@@ -500,10 +508,15 @@ def demo_command(templates_dir: Path, template_name: str, out_dir: Path) -> None
     journal_path = out_dir / "demo-journal.sqlite3"
     for stale in out_dir.glob("demo-journal.sqlite3*"):
         stale.unlink()
-    request = CampaignRequest(workbook, template_path=templates_dir / template_name)
+    request = CampaignRequest(
+        workbook,
+        template_path=templates_dir / template_name,
+        options=PlanOptions(mobile_only=True),  # a landline in the list shows up as a problem
+    )
     prepared = prepare(request)
     print_plan(prepared.plan, str(workbook), prepared.table.sheet, shown=3)
-    scenario = Scenario.default()
+    # The simulator bills at the example prices, so the estimate can be checked against it.
+    scenario = Scenario.from_dict({"prices": dict(prepared.prices.prices), "rate_per_minute": 0})
     with running_simulator(scenario) as sim:
         account = scenario.accounts[0]
         settings = Settings(
@@ -524,16 +537,21 @@ def demo_command(templates_dir: Path, template_name: str, out_dir: Path) -> None
 def print_results(path: Path, sheet: str) -> None:
     """The result columns of a written workbook, row by row."""
     table = read_table(path, sheet)
-    columns = [c for c in ("Förnamn", "Telefon", *RESULT_COLUMNS[:5]) if c in table.header]
+    wanted = ("Förnamn", "Telefon", "SMS status", "SMS id", "SMS parts", "SMS cost", "SMS error")
+    columns = [c for c in wanted if c in table.header]
     index = [table.header.index(c) for c in columns]
-    grid = RichTable(title=f"{path} (sheet {sheet!r})", show_lines=False)
+    grid = RichTable(title=f"{path} (sheet {sheet!r})")
     grid.add_column("row", justify="right")
     for column in columns:
-        grid.add_column(column, overflow="fold")
+        grid.add_column(column.removeprefix("SMS "), overflow="fold")
     for row in table.rows:
         cells = [row.values[i] if i < len(row.values) else None for i in index]
-        grid.add_row(str(row.number), *("" if c is None else str(c) for c in cells))
-    out.print(grid)
+        shown = ["" if c is None else format_value(c) for c in cells]
+        if "SMS id" in columns and len(shown[columns.index("SMS id")]) > 12:
+            shown[columns.index("SMS id")] = shown[columns.index("SMS id")][:11] + "…"
+        grid.add_row(str(row.number), *shown)
+    wide = Console(highlight=False, markup=False, width=max(out.width, 130))
+    wide.print(grid)
 
 
 def write_plan_json(streamed: StreamedPlan, stream: TextIO) -> None:

@@ -144,7 +144,11 @@ class _Tries:
 
 
 class Sender:
-    """Sends the planned messages of a campaign. One ``run`` at a time per instance."""
+    """Sends the planned messages of a campaign. One ``run`` at a time per instance.
+
+    Reads go through ``journal``; writes go through a second connection to the same file on
+    a dedicated thread (see :class:`_Writer`), each awaited before the step that depends on it.
+    """
 
     def __init__(
         self,
@@ -303,10 +307,13 @@ class _Run:
 
     async def _give_back_not_sent(self) -> None:
         """Messages a stop left ``not_sent`` go out in this run."""
-        keys = [e.key for e in self.journal.entries(self.campaign, {State.NOT_SENT})]
+        entries = self.journal.entries(self.campaign, {State.NOT_SENT})
+        if not entries:
+            return
+        self.tally.know(entries)
+        keys = [entry.key for entry in entries]
         await self.write(lambda journal: journal.mark_planned(keys))
         for key in keys:
-            self.tally.states[key] = State.NOT_SENT
             self.tally.move(key, State.PLANNED)
 
     async def _send_planned(self) -> None:
@@ -332,10 +339,13 @@ class _Run:
             if isinstance(self.stopped, AuthenticationError)
             else OUT_OF_CREDITS_REASON
         )
-        keys = [e.key for e in self.journal.entries(self.campaign, {State.PLANNED})]
+        entries = self.journal.entries(self.campaign, {State.PLANNED})
+        if not entries:
+            return
+        self.tally.know(entries)
+        keys = [entry.key for entry in entries]
         await self.write(lambda journal: journal.mark_not_sent(keys, reason))
         for key in keys:
-            self.tally.states[key] = State.PLANNED
             self.tally.move(key, State.NOT_SENT)
             self._settled(key)
 

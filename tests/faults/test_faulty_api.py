@@ -65,7 +65,8 @@ def test_out_of_credits_stops_and_a_resume_after_top_up_sends_exactly_the_rest(
 ) -> None:
     sim = simulator_factory({"rate_per_minute": 0})
     sim.set_balance("sim", 39 * PRICE + PRICE // 2)  # pays for 39 messages, not the 40th
-    options = SendOptions(sender=SENDER, concurrency=4, reconcile_delay=0.1)
+    workers = 4
+    options = SendOptions(sender=SENDER, concurrency=workers, reconcile_delay=0.1)
     settled: list[JournalEntry] = []
     with Journal.open(tmp_path / "journal.db") as journal:
         planned = plan(journal, "credits", 100)
@@ -80,7 +81,7 @@ def test_out_of_credits_stops_and_a_resume_after_top_up_sends_exactly_the_rest(
         sent = journal.entries("credits", {State.SENT})
         assert {e.elks_id for e in sent} == {m["id"] for m in accepted}
         # Workers take rows in order, so only the few in flight at the stop can be late rows.
-        assert max(e.row for e in sent) <= planned[39 + options.concurrency - 1].row
+        assert max(e.row for e in sent) <= planned[39 + workers - 1].row
         not_sent = journal.entries("credits", {State.NOT_SENT})
         assert len(not_sent) == 61
         assert {e.error for e in not_sent} == {OUT_OF_CREDITS_REASON}
