@@ -601,3 +601,126 @@ def test_discard_forgets_only_messages_that_never_reached_46elks(journal: Journa
     assert journal.entry(not_sent) is None
     assert state_of(journal, in_flight) is State.IN_FLIGHT
     assert state_of(journal, sent) is State.SENT
+
+
+# -- batches (group commit) --------------------------------------------------------------------
+
+
+def committed_states(path: Path) -> dict[str, str]:
+    """What another connection sees: only committed writes."""
+    other = sqlite3.connect(path)
+    try:
+        return dict(other.execute("SELECT key, state FROM messages").fetchall())
+    finally:
+        other.close()
+
+
+def test_a_batch_commits_all_its_writes_at_once(journal: Journal) -> None:
+    keys = plan(journal, 3)
+
+    with journal.batch():
+        attempts = [journal.mark_in_flight(key) for key in keys]
+        journal.mark_sent(keys[0], elks_id="s1", parts=1, cost=3500, at=AT)
+        # The batch's own connection sees its writes; another one sees none before the commit.
+        assert state_of(journal, keys[0]) is State.SENT
+        assert set(committed_states(journal.path).values()) == {"planned"}
+
+    assert attempts == [1, 1, 1]
+    assert committed_states(journal.path) == {
+        keys[0]: "sent",
+        keys[1]: "in_flight",
+        keys[2]: "in_flight",
+    }
+
+
+def test_a_failing_operation_in_a_batch_is_undone_alone_and_raises(journal: Journal) -> None:
+    first, second, third = plan(journal, 3)
+    journal.mark_in_flight(second)
+    journal.mark_rejected(second, "no")
+
+    with journal.batch():
+        journal.mark_in_flight(first)
+        with pytest.raises(IllegalTransitionError, match="row 3") as raised:
+            journal.mark_not_sent(
+                [third, second], "out of credits"
+            )  # third is changed, then undone
+        journal.mark_in_flight(third)
+
+    assert raised.value.key == second
+    assert committed_states(journal.path) == {
+        first: "in_flight",
+        second: "rejected",
+        third: "in_flight",
+    }
+    entry = journal.entry(third)
+    assert entry is not None
+    assert entry.error is None
+
+
+def mark_in_flight_then_fail(journal: Journal, key: str) -> None:
+    with journal.batch():
+        journal.mark_in_flight(key)
+        raise RuntimeError("boom")
+
+
+def test_an_exception_leaving_a_batch_rolls_the_whole_batch_back(journal: Journal) -> None:
+    keys = plan(journal, 2)
+    with pytest.raises(RuntimeError, match="boom"):
+        mark_in_flight_then_fail(journal, keys[0])
+    assert set(committed_states(journal.path).values()) == {"planned"}
+
+    # The journal is usable afterwards, in and out of batches.
+    journal.mark_in_flight(keys[0])
+    with journal.batch():
+        journal.mark_in_flight(keys[1])
+    assert set(committed_states(journal.path).values()) == {"in_flight"}
+
+
+def test_batches_do_not_nest(journal: Journal) -> None:
+    (key,) = plan(journal)
+    with journal.batch():
+        journal.mark_in_flight(key)
+        with pytest.raises(JournalError, match="nest"), journal.batch():
+            journal.mark_planned([key])
+        # The refused inner batch leaves the outer one open and working.
+        assert state_of(journal, key) is State.IN_FLIGHT
+    assert committed_states(journal.path) == {key: "in_flight"}
+
+
+def test_a_process_killed_inside_a_batch_loses_that_batch_and_keeps_earlier_ones(
+    journal_path: Path,
+) -> None:
+    if not hasattr(signal, "SIGKILL"):
+        pytest.skip("needs SIGKILL")
+    child = textwrap.dedent(
+        f"""
+        import os, signal
+        from pathlib import Path
+        from elksxl.journal import Journal, PlannedMessage
+        journal = Journal.open(Path({str(journal_path)!r}))
+        journal.ensure_campaign("c", source="b.xlsx", sheet="S", sender="Me", options={{}})
+        planned = [PlannedMessage(r, f"+4670123456{{r}}", "Hej") for r in range(2, 6)]
+        journal.add_planned("c", planned)
+        first, second, third, fourth = (entry.key for entry in journal.entries("c"))
+        with journal.batch():
+            journal.mark_in_flight(first)
+            journal.mark_in_flight(second)
+        with journal.batch():
+            at = journal.entry(first).attempted_at
+            journal.mark_sent(first, elks_id="s1", parts=1, cost=3500, at=at)
+            journal.mark_in_flight(third)
+            journal.mark_in_flight(fourth)
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=60)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()
+
+    with Journal.open(journal_path) as journal:
+        assert [(e.row, e.state, e.attempts) for e in journal.entries("c")] == [
+            (2, State.IN_FLIGHT, 1),
+            (3, State.IN_FLIGHT, 1),
+            (4, State.PLANNED, 0),
+            (5, State.PLANNED, 0),
+        ]
+        assert journal.by_elks_id("s1") is None

@@ -6,17 +6,19 @@ import asyncio
 import bisect
 import itertools
 import math
+import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from elksxl.ratelimit import MonotonicClock, TokenBucket, concurrency_for
+from elksxl.ratelimit import Clock, MonotonicClock, TokenBucket, concurrency_for
 from elksxl.testing import FakeClock
 
 
-def run_acquirers(bucket: TokenBucket, clock: FakeClock, tasks: int, each: int) -> list[float]:
+def run_acquirers(bucket: TokenBucket, clock: Clock, tasks: int, each: int) -> list[float]:
     """Start ``tasks`` concurrent acquirers taking ``each`` tokens; return the start times."""
 
     async def main() -> list[float]:
@@ -134,6 +136,121 @@ def test_property_rate_plus_burst_bounds_every_60_second_window(
                 starts.append(clock.now())
                 if len(starts) == pause_after:
                     bucket.pause(pause_seconds)
+
+        await asyncio.gather(*(worker() for _ in range(tasks)))
+        return starts
+
+    starts = asyncio.run(main())
+    assert starts == sorted(starts)
+    assert_within_rate(starts, rate, burst)
+
+
+class LateClock:
+    """A FakeClock whose every sleep ends ``lateness()`` seconds late, like a real event loop.
+
+    asyncio rounds its waits up to whole milliseconds and a busy loop wakes later still; a
+    limiter that loses each wake-up's lateness falls short of its rate by that much.
+    """
+
+    def __init__(self, lateness: Callable[[], float]) -> None:
+        self.inner = FakeClock()
+        self.lateness = lateness
+
+    def now(self) -> float:
+        return self.inner.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds + self.lateness())
+
+
+def oversleeping(most: float, seed: int) -> LateClock:
+    """A clock whose sleeps end late by a random 0..``most`` seconds."""
+    rng = random.Random(seed)
+    return LateClock(lambda: rng.uniform(0.0, most))
+
+
+def test_oversleeping_clock_never_wakes_early_and_at_most_the_given_amount_late() -> None:
+    async def main() -> list[float]:
+        clock = oversleeping(0.002, seed=1)
+        lengths = []
+        for _ in range(200):
+            began = clock.now()
+            await clock.sleep(0.05)
+            lengths.append(clock.now() - began)
+        return lengths
+
+    lengths = asyncio.run(main())
+    assert all(0.05 <= length <= 0.052 for length in lengths)
+    assert max(lengths) - min(lengths) > 0.001  # really random, not a fixed delay
+
+
+def test_late_wake_ups_do_not_cost_rate_and_never_break_the_window_bound() -> None:
+    rate, burst, latency, minutes = 1200.0, 1, 0.25, 10
+    clock = oversleeping(0.002, seed=7)
+    bucket = TokenBucket(rate, burst=burst, clock=clock)
+    workers = concurrency_for(rate, latency)
+
+    async def main() -> list[float]:
+        starts: list[float] = []
+
+        async def worker() -> None:
+            while clock.now() < 60.0 * minutes:
+                await bucket.acquire()
+                starts.append(clock.now())
+                await clock.sleep(latency)  # the HTTP request, which oversleeps too
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return starts
+
+    starts = asyncio.run(main())
+    in_time = [t for t in starts if t < 60.0 * minutes]
+    # Each wake-up is ~1 ms late on a 50 ms interval: losing it would give 50/51 = 0.98.
+    assert len(in_time) / (rate * minutes) >= 0.99
+    assert_within_rate(starts, rate, burst)
+
+
+def test_a_late_start_catches_up_only_as_far_as_the_window_bound_allows() -> None:
+    # 7.5 per minute: one start every 8 s, and at most 8 (7.5 + burst 1) in any 60 s. Had the
+    # start due at 8 but woken at 15.2 kept the schedule 16, 24, ..., 72, then 15.2..72 would
+    # hold 9 starts in 56.8 s. So this lateness is too much to catch up: the schedule restarts.
+    lateness = iter([7.2])
+    clock = LateClock(lambda: next(lateness, 0.0))
+    starts = run_acquirers(TokenBucket(7.5, clock=clock), clock, tasks=1, each=30)
+    assert starts[:4] == pytest.approx([0.0, 15.2, 23.2, 31.2])
+    assert_within_rate(starts, 7.5, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rate=st.floats(min_value=0.5, max_value=1200, allow_nan=False),
+    burst=st.integers(min_value=1, max_value=20),
+    tasks=st.integers(min_value=1, max_value=12),
+    total=st.integers(min_value=1, max_value=250),
+    lateness=st.lists(
+        st.one_of(st.just(0.0), st.floats(min_value=0, max_value=2.0, allow_nan=False)),
+        min_size=1,
+        max_size=12,
+    ),
+    latency=st.floats(min_value=0, max_value=5.0, allow_nan=False),
+)
+def test_property_late_wake_ups_never_put_more_than_rate_plus_burst_in_a_window(
+    rate: float, burst: int, tasks: int, total: int, lateness: list[float], latency: float
+) -> None:
+    # Each sleep ends late by the next of ``lateness`` (in intervals, repeated): up to two
+    # intervals, so both sides of the lateness the limiter still catches up on.
+    interval = 60.0 / rate
+    late = itertools.cycle([fraction * interval for fraction in lateness])
+    clock = LateClock(lambda: next(late))
+    bucket = TokenBucket(rate, burst=burst, clock=clock)
+
+    async def main() -> list[float]:
+        starts: list[float] = []
+
+        async def worker() -> None:
+            while len(starts) < total:
+                await bucket.acquire()
+                starts.append(clock.now())
+                await clock.sleep(latency)
 
         await asyncio.gather(*(worker() for _ in range(tasks)))
         return starts

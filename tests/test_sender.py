@@ -8,6 +8,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,30 @@ import pytest
 from elksxl.client import ElksClient
 from elksxl.config import Secret, Settings
 from elksxl.errors import AuthenticationError, ConfigError
-from elksxl.journal import Journal, JournalEntry, PlannedMessage, State, message_key
+from elksxl.journal import (
+    IllegalTransitionError,
+    Journal,
+    JournalEntry,
+    PlannedMessage,
+    State,
+    message_key,
+)
 from elksxl.ratelimit import TokenBucket
-from elksxl.sender import AUTHENTICATION_REASON, Progress, Sender, SendOptions, SendSummary
+from elksxl.sender import (
+    AUTHENTICATION_REASON,
+    Progress,
+    Sender,
+    SendOptions,
+    SendSummary,
+    _Writer,
+)
 from elksxl.simulator.testing import SimulatorHandle
 
 StartSimulator = Callable[..., SimulatorHandle]
 CAMPAIGN = "spring"
 FAST = SendOptions(sender="Elksxl", reconcile_delay=0.05, backoff=0.01, max_backoff=0.05)
 UNLIMITED: Mapping[str, Any] = {"rate_per_minute": 0}
+AT = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
 
 def number(i: int) -> str:
@@ -346,3 +362,66 @@ def unused_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+# -- the journal writer: group commit ---------------------------------------------------------
+
+
+def test_concurrent_journal_writes_share_commits_and_each_is_committed_when_awaited(
+    journal: Journal,
+) -> None:
+    workers, per_worker = 16, 4
+    keys = [message_key(CAMPAIGN, m.row, m.to, m.text) for m in plan(journal, workers * per_worker)]
+    writer = _Writer(journal.path)
+    seen_committed: list[State] = []
+
+    async def work(mine: list[str]) -> None:
+        for key in mine:
+            attempt = await writer(lambda j, key=key: j.mark_in_flight(key))
+            assert attempt == 1
+            # The reading connection sees only committed writes: the mark is on disk now,
+            # before the request would leave.
+            entry = journal.entry(key)
+            assert entry is not None
+            seen_committed.append(entry.state)
+            await asyncio.sleep(0)  # the request
+            await writer(
+                lambda j, key=key: j.mark_sent(key, elks_id=key[:32], parts=1, cost=3500, at=AT)
+            )
+
+    async def go() -> None:
+        try:
+            await asyncio.gather(*(work(keys[i::workers]) for i in range(workers)))
+        finally:
+            await writer.aclose()
+
+    asyncio.run(go())
+
+    assert seen_committed == [State.IN_FLIGHT] * len(keys)
+    assert journal.counts(CAMPAIGN)[State.SENT] == len(keys)
+    assert writer.operations == 2 * len(keys)
+    assert writer.batches <= writer.operations // 4  # one fsync for several messages
+
+
+def test_a_refused_write_fails_only_its_own_caller_in_a_shared_commit(journal: Journal) -> None:
+    keys = [message_key(CAMPAIGN, m.row, m.to, m.text) for m in plan(journal, 16)]
+    journal.mark_in_flight(keys[5])
+    journal.mark_rejected(keys[5], "no")
+    writer = _Writer(journal.path)
+
+    async def go() -> list[int | BaseException]:
+        try:
+            return await asyncio.gather(
+                *(writer(lambda j, key=key: j.mark_in_flight(key)) for key in keys),
+                return_exceptions=True,
+            )
+        finally:
+            await writer.aclose()
+
+    results = asyncio.run(go())
+
+    assert isinstance(results[5], IllegalTransitionError)
+    assert results[:5] + results[6:] == [1] * 15
+    states = [entry.state for entry in journal.entries(CAMPAIGN)]
+    assert states == [State.IN_FLIGHT] * 5 + [State.REJECTED] + [State.IN_FLIGHT] * 10
+    assert writer.batches < writer.operations == 16

@@ -29,6 +29,12 @@ first. ``in_flight -> planned`` is for a request that provably never reached 46e
 (:data:`SETTLED`) are never sent again; ``delivered`` and ``failed`` never change. Any other
 move raises :class:`IllegalTransitionError` and changes nothing.
 
+Every write is its own transaction, committed (and fsynced) before the call returns, unless
+it runs inside :meth:`Journal.batch`: then the batch is one transaction, each operation in it
+runs in its own savepoint (one that raises is undone alone), and nothing is durable, or
+visible to another connection, before the batch commits. The sender groups concurrent
+writes this way so that one fsync covers many messages.
+
 A :class:`Journal` owns one connection and is used from one thread (the sender is async and
 runs in one thread); sqlite3 refuses use from another thread. Other processes (a delivery
 webhook, a second ``elksxl status``) may open the same file: WAL lets them read while the
@@ -42,7 +48,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -289,6 +295,8 @@ class Journal:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._batch_open = False
+        self._savepoints = 0  # names each operation's savepoint inside a batch
 
     @classmethod
     def open(cls, path: Path) -> Journal:
@@ -358,12 +366,50 @@ class Journal:
         self.close()
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction around many operations: one ``BEGIN IMMEDIATE ... COMMIT``, one fsync.
+
+        Inside it every write runs in its own savepoint, so an operation that raises (an
+        :class:`IllegalTransitionError`, say) is undone alone and raises to its caller while
+        the others stay in the batch. Nothing is committed, or seen by another connection,
+        before the block ends; an exception leaving the block rolls the whole batch back.
+        A ``mark_in_flight`` inside a batch is durable only once the batch has committed.
+        """
+        if self._batch_open:
+            raise JournalError("a journal batch is already open: batches do not nest")
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
+        self._batch_open = True
+        try:
+            yield
+            if not conn.in_transaction:
+                # SQLite rolls a transaction back by itself on some errors (disk full, I/O):
+                # what looked done in this batch is gone, so it must not look committed.
+                raise JournalError(f"the journal {self.path} lost a batch: it was rolled back")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise self._failure(exc) from exc
+            raise
+        finally:
+            self._batch_open = False
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, committed on success; SQLite failures become JournalError.
 
         IMMEDIATE takes the write lock up front, so two writers (the sender, a delivery
-        webhook) wait on each other instead of failing a lock upgrade half-way.
+        webhook) wait on each other instead of failing a lock upgrade half-way. Inside
+        :meth:`batch` the write is a savepoint of the batch's transaction instead.
         """
+        if self._batch_open:
+            with self._savepoint() as conn:
+                yield conn
+            return
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -375,7 +421,39 @@ class Journal:
                 raise
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise JournalError(f"the journal {self.path} could not record a change: {exc}") from exc
+            raise self._failure(exc) from exc
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        """One operation of a batch: released into the batch on success, undone alone on error."""
+        conn = self._conn
+        if not conn.in_transaction:
+            raise JournalError(f"the journal {self.path} lost a batch: it was rolled back")
+        self._savepoints += 1
+        name = f"elksxl_op_{self._savepoints}"
+        try:
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    # ROLLBACK TO keeps the savepoint open; RELEASE then drops it (and, as it
+                    # was undone, adds nothing to the batch).
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                raise
+            conn.execute(f"RELEASE {name}")
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
+
+    def _rollback(self) -> None:
+        # A failing ROLLBACK is not reported: the failure that led here is the one that matters.
+        if self._conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+
+    def _failure(self, exc: sqlite3.Error) -> JournalError:
+        return JournalError(f"the journal {self.path} could not record a change: {exc}")
 
     # -- campaigns ---------------------------------------------------------------------------
 

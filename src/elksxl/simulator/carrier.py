@@ -26,6 +26,9 @@ class Carrier:
         self.state = state
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
+        # One lock per message: its reports leave in the order its status changed (sent
+        # before delivered), however long a retried callback takes.
+        self._order: dict[str, asyncio.Lock] = {}
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -61,7 +64,14 @@ class Carrier:
             self.state.stats.callbacks_lost += 1
             self._log(message.whendelivered, data, 0, "lost")
             return
-        self._spawn(self._callback(message.whendelivered, data))
+        lock = self._order.setdefault(message.id, asyncio.Lock())
+        self._spawn(self._in_order(lock, message.whendelivered, data))
+
+    async def _in_order(self, lock: asyncio.Lock, url: str, data: dict[str, str]) -> None:
+        async with lock:
+            await self._callback(url, data)
+        if data["status"] in ("delivered", "failed"):  # the last report of this message
+            self._order.pop(data["id"], None)
 
     def _log(self, url: str, data: dict[str, str], attempt: int, outcome: str) -> None:
         entry: dict[str, Any] = {"url": url, "attempt": attempt, "outcome": outcome}
