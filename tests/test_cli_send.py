@@ -10,6 +10,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -386,6 +387,36 @@ def test_workbook_open_in_excel_gets_its_results_in_a_results_file(
     assert "Kunder.results.xlsx" in result.stderr
     assert {r["SMS status"] for r in results(copy).values()} == {"sent"}
     assert [m["from"] for m in sim.messages()] == ["Kundtjanst"] * 3
+
+
+def test_status_reports_the_journal_and_fills_in_a_workbook_that_missed_its_results(
+    simulator_factory: Any, tmp_path: Path
+) -> None:
+    sim = simulator_factory(FAST)
+    book = contacts(tmp_path / "Kunder.xlsx", 3, extra=[["Ingen", "abc", "Umeå"]])
+    lock = tmp_path / "~$Kunder.xlsx"
+    lock.write_bytes(b"\x05Excel user")
+    assert send(sim, tmp_path, book, "--yes", "--rate", "0").returncode == 0
+    assert "SMS status" not in [c.value for c in sheet_of(book)[1]]  # Excel had it open
+    lock.unlink()
+
+    status = subprocess.run(
+        [sys.executable, "-m", "elksxl", "status", str(book)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=environment(sim, tmp_path),
+        timeout=120,
+    )
+
+    assert status.returncode == 0, status.stderr
+    assert re.search(r"\bsent\W+3\b", status.stdout)
+    assert "1.05" in status.stdout  # 3 x 0.35 SEK at the simulator's Swedish price
+    written = results(book)
+    ids = {m["to"]: m["id"] for m in sim.messages()}
+    assert [written[row]["SMS status"] for row in (2, 3, 4)] == ["sent"] * 3
+    assert [written[row]["SMS id"] for row in (2, 3, 4)] == [ids[e164(i)] for i in range(3)]
+    assert len(sim.messages()) == 3  # status sends nothing
 
 
 # -- confirmation, dry run, money -----------------------------------------------------------

@@ -1,12 +1,21 @@
 """Table adapters: the only modules that touch spreadsheet libraries.
 
 Headless files: :func:`read_table` reads a sheet with python-calamine, :class:`ResultWriter`
-writes results back with openpyxl and saves atomically.
+writes results back with openpyxl and saves atomically; :class:`XmlResultWriter` does the same by
+patching the sheet XML inside the zip, and :func:`open_writer` picks it whenever it can.
 """
 
 from __future__ import annotations
 
 from .reader import read_table, stream_table
 from .writer import ResultWriter, RowResult
+from .xmlwriter import XmlResultWriter, open_writer
 
-__all__ = ["ResultWriter", "RowResult", "read_table", "stream_table"]
+__all__ = [
+    "ResultWriter",
+    "RowResult",
+    "XmlResultWriter",
+    "open_writer",
+    "read_table",
+    "stream_table",
+]
