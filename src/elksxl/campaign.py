@@ -30,7 +30,7 @@ from .plan import (
     iter_plan,
 )
 from .pricing import PriceTable, load_example, to_currency
-from .sheets import ResultWriter, RowResult, read_table, stream_table
+from .sheets import ResultWriter, RowResult, open_writer, read_table, stream_table
 
 if TYPE_CHECKING:  # the HTTP stack is loaded only when something is sent (plan stays lean)
     from .client import ElksClient
@@ -383,7 +383,7 @@ async def send(
 def write_status(path: Path, table: Table, journal: Journal) -> tuple[dict[State, int], Path]:
     """Write the journal's view of the campaign into the workbook (no sending); counts per state."""
     campaign = campaign_id(table)
-    writer = ResultWriter(path, table)
+    writer = open_writer(path, table)
     for row, result in journal_results(journal, campaign).items():
         writer.set(row, result)
     return journal.counts(campaign), writer.save()

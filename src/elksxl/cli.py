@@ -45,7 +45,7 @@ from .errors import ConfigError, ElksxlError, InputError, StopCampaignError
 from .journal import Journal, State
 from .plan import Duplicate, Message, Plan, PlanOptions, Problem, Tally
 from .pricing import to_currency
-from .sheets import ResultWriter, read_table
+from .sheets import open_writer, read_table
 from .templating import format_value
 
 __all__ = ["main"]
@@ -350,7 +350,7 @@ async def _send(
         loop.add_signal_handler(signal.SIGTERM, interrupt)
     limiter = TokenBucket(settings.rate_per_minute)
     options = SendOptions(sender=sender, whendelivered=whendelivered, flash=flash)
-    writer = ResultWriter(prepared.request.workbook, prepared.table)
+    writer = open_writer(prepared.request.workbook, prepared.table)
     with ProgressDisplay(len(prepared.plan.messages), prepared.plan.currency or "") as display:
         async with ElksClient(settings) as client:
             result = await send(

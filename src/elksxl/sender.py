@@ -198,10 +198,13 @@ class _Writer:
         self._path = path
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # None: stop
         self._thread: threading.Thread | None = None  # started by the first write
+        self._closed = False
         self.batches = 0  # commits so far
         self.operations = 0  # operations in those commits
 
     async def __call__(self, write: Callable[[Journal], _T]) -> _T:
+        if self._closed:  # the thread is gone: nobody would ever answer
+            raise RuntimeError("the journal writer is closed")
         future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, name="elksxl-journal")
@@ -211,6 +214,7 @@ class _Writer:
 
     async def aclose(self) -> None:
         """Finish every queued write, then close the connection and end the thread."""
+        self._closed = True
         thread = self._thread
         if thread is None:
             return

@@ -69,11 +69,12 @@ _SAVER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from elksxl.sheets import ResultWriter, RowResult, read_table
+    from elksxl import sheets
+    from elksxl.sheets import RowResult, read_table
 
     path = Path(sys.argv[1])
     table = read_table(path)
-    writer = ResultWriter(path, table)
+    writer = getattr(sheets, sys.argv[2])(path, table)
     round = 0
     while True:
         round += 1
@@ -85,13 +86,14 @@ _SAVER = textwrap.dedent(
 )
 
 
-def test_a_run_killed_while_saving_leaves_a_whole_workbook(books: Books) -> None:
+@pytest.mark.parametrize("writer", ["ResultWriter", "XmlResultWriter"])
+def test_a_run_killed_while_saving_leaves_a_whole_workbook(books: Books, writer: str) -> None:
     path = books.contacts(rows=1500)
     rng = random.Random(46)
 
     for _ in range(3):
         child = subprocess.Popen(
-            [sys.executable, "-c", _SAVER, str(path)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", _SAVER, str(path), writer], stdout=subprocess.PIPE, text=True
         )
         assert child.stdout is not None
         child.stdout.readline()  # saving in a loop now

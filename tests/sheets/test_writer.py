@@ -45,7 +45,7 @@ Writer: type[ResultWriter] = ResultWriter  # set for each test by the fixture be
 
 @pytest.fixture(autouse=True, params=[ResultWriter, XmlResultWriter], ids=["openpyxl", "xml"])
 def writer_class(request: pytest.FixtureRequest) -> Iterator[type[ResultWriter]]:
-    global Writer  # noqa: PLW0603 - the helpers and tests below construct through it
+    global Writer
     Writer = request.param
     yield request.param
     Writer = ResultWriter

@@ -122,7 +122,14 @@ class XmlResultWriter(ResultWriter):
                 styles = _Styles(archive.read(parts.styles).decode("utf-8"))
                 strings = _SharedStrings(archive, parts.strings)
                 self._plan = _SheetPlan(sheet_xml, table, self.path, styles, strings)
-        except (zipfile.BadZipFile, KeyError, EOFError, OSError, UnicodeDecodeError) as e:
+        except (
+            zipfile.BadZipFile,
+            KeyError,
+            EOFError,
+            OSError,
+            ValueError,
+            ElementTree.ParseError,
+        ) as e:
             raise damaged(self.path, e) from e
         self._parts = parts
         self._styles = styles
