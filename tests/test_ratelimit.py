@@ -55,10 +55,20 @@ def assert_within_rate(starts: list[float], rate: float, burst: int) -> None:
     assert most_in_any_window(starts, longer) <= rate * longer / 60.0 + burst
 
 
+def most_in_any_half_open_window(starts: list[float], seconds: float = 60.0) -> int:
+    """The largest number of starts in any window ``[t, t + seconds)``, as a server counts."""
+    ordered = sorted(starts)
+    return max(
+        (bisect.bisect_left(ordered, t + seconds) - i for i, t in enumerate(ordered)), default=0
+    )
+
+
 def test_most_in_any_window_counts_a_closed_window() -> None:
     assert most_in_any_window([0.0, 30.0, 60.0, 60.5]) == 3
     assert most_in_any_window([0.0, 60.0, 120.0], 59.9) == 1
     assert most_in_any_window([]) == 0
+    assert most_in_any_half_open_window([0.0, 30.0, 60.0, 60.5]) == 3  # [30, 90)
+    assert most_in_any_half_open_window([0.0, 60.0, 120.0]) == 1
 
 
 # -- pacing ------------------------------------------------------------------------------------
@@ -207,6 +217,7 @@ def test_late_wake_ups_do_not_cost_rate_and_never_break_the_window_bound() -> No
     # Each wake-up is ~1 ms late on a 50 ms interval: losing it would give 50/51 = 0.98.
     assert len(in_time) / (rate * minutes) >= 0.99
     assert_within_rate(starts, rate, burst)
+    assert most_in_any_half_open_window(starts) <= rate + burst - 1
 
 
 def test_a_late_start_catches_up_only_as_far_as_the_window_bound_allows() -> None:
@@ -218,6 +229,17 @@ def test_a_late_start_catches_up_only_as_far_as_the_window_bound_allows() -> Non
     starts = run_acquirers(TokenBucket(7.5, clock=clock), clock, tasks=1, each=30)
     assert starts[:4] == pytest.approx([0.0, 15.2, 23.2, 31.2])
     assert_within_rate(starts, 7.5, 1)
+
+
+def test_a_caught_up_start_keeps_a_half_open_minute_to_the_rate() -> None:
+    # One start a second: the one due at 1 wakes at 1.4 and the schedule goes on at 2, 3, ...
+    # The start due at 61 would make 61 starts in [1.4, 61.4), so it waits until 61.4.
+    lateness = iter([0.4])
+    clock = LateClock(lambda: next(lateness, 0.0))
+    starts = run_acquirers(TokenBucket(60, clock=clock), clock, tasks=1, each=130)
+    assert starts[:3] == pytest.approx([0.0, 1.4, 2.0])
+    assert starts[60:63] == pytest.approx([60.0, 61.4, 62.0])
+    assert most_in_any_half_open_window(starts) == 60
 
 
 @settings(max_examples=60, deadline=None)
@@ -258,6 +280,7 @@ def test_property_late_wake_ups_never_put_more_than_rate_plus_burst_in_a_window(
     starts = asyncio.run(main())
     assert starts == sorted(starts)
     assert_within_rate(starts, rate, burst)
+    assert most_in_any_half_open_window(starts) <= math.ceil(rate) + burst - 1
 
 
 def test_concurrent_acquirers_start_in_arrival_order() -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from typing import Protocol
 
 __all__ = ["Clock", "MonotonicClock", "TokenBucket", "concurrency_for"]
+
+_WINDOW = 60.0  # seconds: rates are per minute
 
 
 class Clock(Protocol):
@@ -59,6 +62,14 @@ class TokenBucket:
     burst`` starts allowed per window, ``_tat`` grows by at least one interval per start and
     each start is at most ``_catch_up`` behind it, so any ``N + 1`` consecutive starts span
     more than ``(floor(rate) + 1) * interval - _catch_up`` seconds, which is more than 60.
+
+    Catching up can still put one start more into a half-open window ``[t, t + 60)`` than a
+    punctual schedule would (a late start followed by punctual ones): ``rate + burst`` where
+    punctual GCRA gives ``rate + burst - 1``. So the bucket also keeps the times of the starts
+    of the last 60 seconds and lets a start happen no earlier than 60 s after the one
+    ``_window_size`` starts back: no half-open window holds more than ``ceil(rate) + burst -
+    1`` starts, i.e. ``rate`` for the default burst. That costs at most the lateness of one
+    start per minute.
     """
 
     def __init__(
@@ -76,6 +87,8 @@ class TokenBucket:
         # A start is allowed while _tat - now <= _tolerance, i.e. while a token is left.
         self._tolerance = (burst - 1) * self._interval
         self._catch_up = _catch_up(self._rate, self._interval)
+        self._window_size = 0 if unlimited else math.ceil(self._rate) + burst - 1
+        self._recent: deque[float] = deque()  # start times of the last 60 s, oldest first
         self._tat = -math.inf
         self._paused_until = -math.inf
         # Waiters queue on the lock, and the head waits while holding it: asyncio.Lock is
@@ -97,7 +110,7 @@ class TokenBucket:
         async with self._lock:
             while True:
                 now = self._clock.now()
-                start_at = max(self._paused_until, self._tat - self._tolerance)
+                start_at = max(self._paused_until, self._tat - self._tolerance, self._window_due())
                 if now >= start_at:
                     break
                 # Loop rather than trust one sleep: pause() may move start_at meanwhile.
@@ -105,6 +118,22 @@ class TokenBucket:
             # Late by less than the catch-up: keep the schedule (see the class docstring).
             base = self._tat if now - self._tat < self._catch_up else now
             self._tat = base + self._interval
+            self._remember(now)
+
+    def _window_due(self) -> float:
+        """When the window of the last ``_window_size`` starts lets another one start."""
+        if self._window_size == 0 or len(self._recent) < self._window_size:
+            return -math.inf
+        return self._recent[0] + _WINDOW
+
+    def _remember(self, start: float) -> None:
+        if self._window_size == 0:
+            return
+        self._recent.append(start)
+        # Starts 60 s old no longer bound anything: dropping them keeps memory to one
+        # minute of traffic, however high the rate.
+        while len(self._recent) > self._window_size or self._recent[0] <= start - _WINDOW:
+            self._recent.popleft()
 
     def pause(self, seconds: float) -> None:
         """Let nobody start before now + ``seconds``, then restart at the rate, not a burst."""
