@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import WorkbookError
 from ..table import RESULT_COLUMNS, Table
-from .files import column_letter
+from .files import column_letter, header_changed
 from .reader import header_text
 
 __all__ = ["COST_FORMAT", "TIME_FORMAT", "Filler", "place_columns"]
@@ -112,13 +112,7 @@ def _check_header(header: Mapping[int, Any], table: Table, path: Path) -> None:
             continue  # a formula header: the table holds its cached value
         found = header_text(value)
         if found != expected:
-            raise WorkbookError(
-                f"the header row changed since the workbook was read (cell "
-                f"{column_letter(col)}{table.header_row} is {found!r}, was {expected!r}): "
-                "read the workbook again before writing results",
-                file=str(path),
-                sheet=table.sheet,
-            )
+            raise header_changed(path, table, col, found, expected)
 
 
 def _fold(text: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import WorkbookError
+from ..table import Table
 
 __all__ = [
     "MACRO_SUFFIXES",
@@ -201,3 +202,16 @@ def column_letter(column: int) -> str:
         column, rest = divmod(column - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
+
+
+def header_changed(
+    path: Path, table: Table, column: int, found: str, expected: str
+) -> WorkbookError:
+    """The header row no longer matches the table that was read: rows may have moved."""
+    return WorkbookError(
+        f"the header row changed since the workbook was read (cell "
+        f"{column_letter(column)}{table.header_row} is {found!r}, was {expected!r}): "
+        "read the workbook again before writing results",
+        file=str(path),
+        sheet=table.sheet,
+    )

@@ -184,7 +184,8 @@ class ResultWriter:
         self._target = results_path(self.path, folder)
         self._reason = reason
 
-    def _save_to(self, target: Path) -> None:
+    def _real_target(self, target: Path) -> tuple[Path, int]:
+        """The file to replace (through a symbolic link) and the permissions it should get."""
         try:
             mode = stat.S_IMODE((target if target.exists() else self.path).stat().st_mode)
         except OSError:
@@ -192,7 +193,10 @@ class ResultWriter:
         if target != self.path:
             mode |= stat.S_IWUSR  # a copy of a read-only workbook should be writable
         # Replace the file a symbolic link points to, not the link itself.
-        real = target.resolve() if target.is_symlink() else target
+        return (target.resolve() if target.is_symlink() else target), mode
+
+    def _save_to(self, target: Path) -> None:
+        real, mode = self._real_target(target)
         with _captured(self._warnings) as said, _bulk():
             atomic_save(self._book.save, real, mode=mode)
         self._warnings = said.result()

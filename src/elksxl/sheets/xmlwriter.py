@@ -24,7 +24,6 @@ import itertools
 import math
 import posixpath
 import re
-import stat
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -35,7 +34,7 @@ from xml.etree import ElementTree
 
 from ..errors import WorkbookError
 from ..table import RESULT_COLUMNS, Table
-from .files import atomic_save, check_workbook_file, column_letter, damaged
+from .files import atomic_save, check_workbook_file, column_letter, damaged, header_changed
 from .reader import header_text
 from .writer import ResultWriter, RowResult, _stamp
 
@@ -155,13 +154,7 @@ class XmlResultWriter(ResultWriter):
                 merged[i] = value
 
     def _save_to(self, target: Path) -> None:
-        try:
-            mode = stat.S_IMODE((target if target.exists() else self.path).stat().st_mode)
-        except OSError:
-            mode = 0o644
-        if target != self.path:
-            mode |= stat.S_IWUSR  # a copy of a read-only workbook should be writable
-        real = target.resolve() if target.is_symlink() else target
+        real, mode = self._real_target(target)
         atomic_save(self._write_zip, real, mode=mode)
         if target == self.path:
             self._stamp = _stamp(target)
@@ -752,13 +745,7 @@ def _check_header(values: Mapping[int, object], table: Table, path: Path) -> Non
             continue
         found = header_text(value)
         if found != expected:
-            raise WorkbookError(
-                f"the header row changed since the workbook was read (cell "
-                f"{column_letter(col)}{table.header_row} is {found!r}, was {expected!r}): "
-                "read the workbook again before writing results",
-                file=str(path),
-                sheet=table.sheet,
-            )
+            raise header_changed(path, table, col, found, expected)
 
 
 def _header_style(cells: Mapping[int, bytes], table: Table) -> int:
