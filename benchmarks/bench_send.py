@@ -3,9 +3,9 @@
 The simulator runs in its own process. The campaign runs in a dedicated child process (so its
 peak RSS is the run's alone) that calls the library the way `elksxl send` does and times the
 phases: read (sheets.read_table), plan (compile + plan.build), send (campaign.send: journal,
-limiter, client, without the write-back inside it) and write-back (ResultWriter: load, set
-every row, save). The write-back is set against a bare openpyxl load-and-save of the same
-workbook (target: at most 1.3x).
+limiter, client, without the write-back inside it) and write-back (the XML result writer
+that open_writer picks: open, set every row, save). It is set against a bare openpyxl
+load-and-save of the same workbook (target: at most 1.3x).
 
 ``ELKSXL_BENCH_ROWS`` overrides the row count for a quick run.
 """
@@ -29,7 +29,7 @@ from elksxl.journal import Journal, State
 from elksxl.plan import build
 from elksxl.ratelimit import TokenBucket
 from elksxl.sender import SendOptions
-from elksxl.sheets import ResultWriter, RowResult, read_table
+from elksxl.sheets import RowResult, XmlResultWriter, read_table
 from elksxl.simulator.testing import running_simulator_process
 from elksxl.templating import compile_template
 
@@ -149,8 +149,9 @@ async def _campaign(book: Path, url: str) -> dict[str, float]:
     return phases
 
 
-class TimedWriter(ResultWriter):
-    """A ResultWriter that adds up the time spent writing cells and saving."""
+class TimedWriter(XmlResultWriter):
+    """The writer `elksxl send` uses for this workbook (open_writer picks the XML writer),
+    adding up the time spent writing cells and saving."""
 
     set_seconds = 0.0
     save_seconds = 0.0
