@@ -419,6 +419,31 @@ def test_status_reports_the_journal_and_fills_in_a_workbook_that_missed_its_resu
     assert len(sim.messages()) == 3  # status sends nothing
 
 
+def test_rows_moved_before_the_results_were_written_are_not_sent_again(
+    simulator_factory: Any, tmp_path: Path
+) -> None:
+    sim = simulator_factory(FAST)
+    book = contacts(tmp_path / "Kunder.xlsx", 3)
+    lock = tmp_path / "~$Kunder.xlsx"
+    lock.write_bytes(b"\x05Excel user")  # the first run's results never reach the workbook
+    assert send(sim, tmp_path, book, "--yes", "--rate", "0").returncode == 0
+    lock.unlink()
+    first_ids = {m["to"]: m["id"] for m in sim.messages()}
+    wb = load_workbook(book)
+    ws = wb["Kontakter"]
+    ws.insert_rows(2)  # someone adds a contact at the top: every earlier row moves down
+    ws["A2"], ws["B2"], ws["C2"] = "Ny", number(99), "Luleå"
+    wb.save(book)
+
+    result = send(sim, tmp_path, book, "--yes", "--rate", "0")
+
+    assert result.returncode == 0, result.stderr
+    assert set(by_recipient(sim)) == {e164(i) for i in (0, 1, 2, 99)}  # each exactly once
+    written = results(book)
+    assert [written[row]["SMS id"] for row in (3, 4, 5)] == [first_ids[e164(i)] for i in range(3)]
+    assert written[2]["SMS status"] == "sent"
+
+
 # -- confirmation, dry run, money -----------------------------------------------------------
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
@@ -219,8 +220,9 @@ async def dry_run(
 def plan_into_journal(prepared: Prepared, journal: Journal, campaign: str, sender: str) -> int:
     """Record every planned message (idempotent) and drop stale unsent entries of earlier runs.
 
-    A row already sent, in flight or unknown under another text (the template was edited
-    between runs) is not planned again: the recipient has, or may have, received it.
+    A message that may have arrived (sent, in flight, unknown, ...) is never planned again:
+    not for the same row under another text (the template was edited between runs), nor for
+    the same recipient and text under another row number (rows were inserted or sorted).
     """
     plan, table = prepared.plan, prepared.table
     journal.ensure_campaign(
@@ -231,9 +233,13 @@ def plan_into_journal(prepared: Prepared, journal: Journal, campaign: str, sende
         options={"template": prepared.template.source, "region": prepared.request.options.region},
     )
     existing = journal.entries(campaign)
-    taken = {(e.row, e.to) for e in existing if e.state in _MAY_HAVE_ARRIVED}
+    arrived = [e for e in existing if e.state in _MAY_HAVE_ARRIVED]
+    taken_rows = {(e.row, e.to) for e in arrived}
+    taken_texts = {(e.to, e.text) for e in arrived}
     wanted = [
-        PlannedMessage(m.row, m.to, m.text) for m in plan.messages if (m.row, m.to) not in taken
+        PlannedMessage(m.row, m.to, m.text)
+        for m in plan.messages
+        if (m.row, m.to) not in taken_rows and (m.to, m.text) not in taken_texts
     ]
     wanted_keys = {message_key(campaign, p.row, p.to, p.text) for p in wanted}
     stale = [
@@ -287,18 +293,40 @@ def problem_results(plan: Plan) -> dict[int, RowResult]:
 
 
 def journal_results(
-    journal: Journal, campaign: str, rows: Mapping[int, str] | None = None
+    journal: Journal, campaign: str, messages: Iterable[Message] | None = None
 ) -> dict[int, RowResult]:
-    """Results per row from the journal (the source of truth); only ``rows`` (row -> to) given."""
+    """Results per row from the journal (the source of truth).
+
+    With ``messages`` (the current plan), each planned row gets the result of its journal
+    entry: same row and recipient, or same recipient and text when rows have moved. Where
+    several entries fit, one that may have arrived wins over one that surely did not.
+    """
+    entries = journal.entries(campaign)
+    if messages is None:
+        return {row: row_result(entry) for row, entry in _best_by(entries, lambda e: e.row)}
+    by_row = dict(_best_by(entries, lambda e: (e.row, e.to)))
+    by_text = dict(_best_by(entries, lambda e: (e.to, e.text)))
     results: dict[int, RowResult] = {}
-    for entry in journal.entries(campaign):
-        if rows is not None and rows.get(entry.row) != entry.to:
-            continue
-        # Several entries for one row (an edited template): the one that may have arrived wins.
-        current = results.get(entry.row)
-        if current is None or current.status in ("not sent", "failed"):
-            results[entry.row] = row_result(entry)
+    for m in messages:
+        found = [e for e in (by_row.get((m.row, m.to)), by_text.get((m.to, m.text))) if e]
+        if found:
+            results[m.row] = row_result(max(found, key=_weight))
     return results
+
+
+def _weight(entry: JournalEntry) -> tuple[bool, datetime]:
+    return entry.state in _MAY_HAVE_ARRIVED, entry.attempted_at or entry.planned_at
+
+
+def _best_by(
+    entries: Iterable[JournalEntry], key: Callable[[JournalEntry], object]
+) -> Iterator[tuple[Any, JournalEntry]]:
+    best: dict[object, JournalEntry] = {}
+    for entry in entries:
+        k = key(entry)
+        if k not in best or _weight(entry) > _weight(best[k]):
+            best[k] = entry
+    return iter(best.items())
 
 
 @dataclass(frozen=True)
@@ -374,7 +402,7 @@ async def send(
         saver.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await saver
-        for row, result in journal_results(journal, campaign, planned_rows).items():
+        for row, result in journal_results(journal, campaign, prepared.plan.messages).items():
             periodic.add(row, result)
         await periodic.flush()
     return SendResult(campaign, summary, periodic.written_to)
