@@ -607,3 +607,43 @@ def test_a_killed_run_resumes_and_every_recipient_gets_exactly_one_message(
     for row, got in rows.items():
         assert got["SMS status"] == "sent"
         assert got["SMS id"] == accepted[e164(row - 2)]["id"]
+
+
+def test_ctrl_c_finishes_what_is_in_flight_and_a_rerun_sends_the_rest(
+    simulator_factory: Any, tmp_path: Path
+) -> None:
+    sim = simulator_factory(FAST)
+    count = 40
+    book = contacts(tmp_path / "book.xlsx", count)
+    env = environment(sim, tmp_path)
+    args = ["--message", "Hej {{ Namn }}!", "--yes"]
+    run = subprocess.Popen(
+        command(book, *args, "--rate", "300"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        wait_until(lambda: len(sim.messages()) >= 5, timeout=60)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    cancelled_after = len(sim.messages())
+
+    assert run.returncode == 1, (out, err)
+    assert "cancelling" in err
+    assert "run the same command again" in out
+    assert 5 <= cancelled_after < count
+    first = results(book)
+    sent_rows = [row for row, got in first.items() if got["SMS status"] == "sent"]
+    assert len(sent_rows) == cancelled_after  # every request that left is recorded
+    assert {got["SMS status"] for got in first.values()} == {"sent", "not sent"}
+
+    rerun = send(sim, tmp_path, book, "--yes", "--rate", "0")
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert set(by_recipient(sim)) == {e164(i) for i in range(count)}
+    assert {got["SMS status"] for got in results(book).values()} == {"sent"}
