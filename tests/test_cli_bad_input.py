@@ -6,7 +6,6 @@ sent" is checked where it would happen, and compares the workbook's bytes before
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -18,21 +17,7 @@ import pytest
 from openpyxl import Workbook
 
 from elksxl.simulator.testing import SimulatorHandle, running_simulator
-
-
-def _load_books() -> Any:
-    """The workbook builders of tests/sheets (OLE2 compound files)."""
-    spec = importlib.util.spec_from_file_location(
-        "sheets_books", Path(__file__).with_name("sheets") / "conftest.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Books
-
-
-Books = _load_books()
+from workbooks import Books
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ and then opens the workbook with openpyxl, as the user would open it in Excel.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -32,25 +31,11 @@ from elksxl.encoding import analyze
 from elksxl.sheets import read_table
 from elksxl.simulator.testing import SimulatorHandle, wait_until
 from elksxl.table import RESULT_COLUMNS
+from workbooks import Books
 
 FAST = {"rate_per_minute": 0}  # the simulator's own account rate would pace the tests
 SENDER = "Elksxl"
 HEADER = ["Namn", "Telefon", "Ort"]
-
-
-def _load_books() -> Any:
-    """The workbook builders of tests/sheets (patched zips, cached formula values)."""
-    spec = importlib.util.spec_from_file_location(
-        "sheets_books", Path(__file__).with_name("sheets") / "conftest.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Books
-
-
-Books = _load_books()
 
 
 # -- running the command --------------------------------------------------------------------
