@@ -227,7 +227,9 @@ def sim_command(host: str, port: int, scenario: str) -> None:
     "sender",
     help="Sender: a text ID (3-11 letters/digits) or a number. Default: ELKS_FROM.",
 )
-@click.option("--rate", type=float, help="Messages per minute (default: ELKSXL_RATE or 100).")
+@click.option(
+    "--rate", type=float, help="Messages per minute (default: ELKSXL_RATE or 100; 0: no limit)."
+)
 @click.option("--flash", is_flag=True, help="Send as flash SMS (shown at once, not stored).")
 @click.option("--dry-run", is_flag=True, help="Ask 46elks for exact parts and cost; send nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
