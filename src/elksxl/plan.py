@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
 
@@ -148,7 +148,6 @@ class Plan:
     duplicates: tuple[Duplicate, ...]
     already_sent: tuple[int, ...]
     currency: str | None
-    template_fields: tuple[str, ...] = field(default=())
 
     @property
     def parts(self) -> int:
@@ -321,7 +320,6 @@ def build(
         duplicates=tuple(lists[Duplicate]),
         already_sent=tuple(a.row for a in lists[AlreadySent]),
         currency=prices.currency if prices else None,
-        template_fields=template.fields,
     )
 
 
