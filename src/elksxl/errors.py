@@ -4,7 +4,9 @@
     ├── InputError              bad input: name file/sheet/row, send nothing (.file .sheet .row)
     │   ├── ConfigError         missing credentials, invalid sender, bad settings
     │   ├── WorkbookError       missing/unreadable workbook, unknown sheet or column
-    │   └── TemplateError       template syntax, unknown placeholder
+    │   ├── TemplateError       template syntax, unknown placeholder
+    │   ├── BalanceError        the estimate exceeds the account balance (nothing sent)
+    │   └── NotACampaignError   the workbook has no campaign in the journal
     ├── ApiError                46elks answered with an error (.status_code .body)
     │   ├── RejectedError       this message was refused: mark the row, go on
     │   ├── StopCampaignError   stop the whole campaign
@@ -15,7 +17,9 @@
     ├── TransportError          no HTTP answer
     │   ├── NotReachedError     provably never reached the server: safe to retry / fail over
     │   └── ConnectionLostError timeout or drop after the request was written (UnknownOutcome)
-    └── UnknownOutcomeError     the message may exist at 46elks: reconcile before any resend
+    ├── UnknownOutcomeError     the message may exist at 46elks: reconcile before any resend
+    └── JournalError            the journal cannot be opened or written: stop, send nothing more
+        └── IllegalTransitionError  a state change the journal's state machine forbids
 
 The library raises these; only the CLI and the server turn them into messages and exit codes.
 Messages never contain credentials.
@@ -26,10 +30,14 @@ from __future__ import annotations
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BalanceError",
     "ConfigError",
     "ConnectionLostError",
     "ElksxlError",
+    "IllegalTransitionError",
     "InputError",
+    "JournalError",
+    "NotACampaignError",
     "NotReachedError",
     "OutOfCreditsError",
     "RateLimitedError",
@@ -91,6 +99,14 @@ class TemplateError(InputError):
     """The message template is invalid or uses a placeholder with no column."""
 
 
+class BalanceError(InputError):
+    """The estimated cost exceeds the account balance: top up, or send anyway on purpose."""
+
+
+class NotACampaignError(InputError):
+    """The workbook has no campaign in this journal: nothing was sent from it."""
+
+
 class UnknownOutcomeError(ElksxlError):
     """The request may have been processed: reconcile against the API history before resending."""
 
@@ -148,3 +164,20 @@ class NotReachedError(TransportError):
 
 class ConnectionLostError(TransportError, UnknownOutcomeError):
     """The request was (or may have been) written, but no answer came (timeout, dropped)."""
+
+
+class JournalError(ElksxlError):
+    """The journal cannot do what was asked (unusable file, unknown message or campaign).
+
+    Without a working journal nothing may be sent: it is how elksxl knows what went out.
+    """
+
+
+class IllegalTransitionError(JournalError):
+    """A ``mark_*`` call asked for a state change the journal's state machine forbids."""
+
+    def __init__(self, message: str, *, key: str, state: object, operation: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.state = state
+        self.operation = operation

@@ -56,7 +56,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from .errors import ElksxlError
+from .errors import IllegalTransitionError, JournalError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -70,20 +70,6 @@ __all__ = [
     "State",
     "message_key",
 ]
-
-
-class JournalError(ElksxlError):
-    """The journal cannot do what was asked (unusable file, unknown message or campaign)."""
-
-
-class IllegalTransitionError(JournalError):
-    """A ``mark_*`` call asked for a state change the state machine forbids."""
-
-    def __init__(self, message: str, *, key: str, state: State, operation: str) -> None:
-        super().__init__(message)
-        self.key = key
-        self.state = state
-        self.operation = operation
 
 
 class State(StrEnum):
@@ -136,6 +122,8 @@ class Campaign:
     options: Mapping[str, object]
     created_at: datetime
     updated_at: datetime
+    currency: str | None = None  # the account currency, recorded at the first send
+    message: str | None = None  # the message template the campaign was sent with
 
 
 def message_key(campaign: str, row: int, to: str, text: str) -> str:
@@ -182,9 +170,18 @@ def _create_v1(conn: sqlite3.Connection) -> None:
     conn.execute('CREATE INDEX messages_campaign_row ON messages (campaign, "row")')
 
 
+def _add_campaign_details_v2(conn: sqlite3.Connection) -> None:
+    """Campaigns remember the account currency and the message they were sent with."""
+    conn.execute("ALTER TABLE campaigns ADD COLUMN currency TEXT")
+    conn.execute("ALTER TABLE campaigns ADD COLUMN message TEXT")
+
+
 # The migration hook: _MIGRATIONS[n] takes a journal from schema version n to n + 1.
 # Append a function to change the schema; never edit one that has shipped.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1,)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _create_v1,
+    _add_campaign_details_v2,
+)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _COLUMNS = (
@@ -242,6 +239,24 @@ def _entry(row: Any) -> JournalEntry:
         attempted_at=attempted,
         settled_at=settled,
         delivered_at=delivered,
+    )
+
+
+_CAMPAIGN_COLUMNS = "id, source, sheet, sender, options, created_at, updated_at, currency, message"
+
+
+def _campaign(row: Any) -> Campaign:
+    i, src, sheet, sender, opts, made, upd, currency, message = row
+    return Campaign(
+        i,
+        src,
+        sheet,
+        sender,
+        json.loads(opts),
+        _at(_parse(made)),
+        _at(_parse(upd)),
+        currency,
+        message,
     )
 
 
@@ -458,9 +473,20 @@ class Journal:
     # -- campaigns ---------------------------------------------------------------------------
 
     def ensure_campaign(
-        self, campaign: str, *, source: str, sheet: str, sender: str, options: Mapping[str, object]
+        self,
+        campaign: str,
+        *,
+        source: str,
+        sheet: str,
+        sender: str,
+        options: Mapping[str, object],
+        currency: str | None = None,
+        message: str | None = None,
     ) -> None:
-        """Record the campaign, or refresh its details when it exists (a resume)."""
+        """Record the campaign, or refresh its details when it exists (a resume).
+
+        ``currency`` and ``message`` are kept as they were when given as None.
+        """
         suspicious = _credential_keys(options)
         if suspicious:
             raise JournalError(f"campaign options must not hold credentials: {suspicious}")
@@ -471,23 +497,29 @@ class Journal:
         now = _iso(_now())
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO campaigns (id, source, sheet, sender, options, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET source ="
-                " excluded.source, sheet = excluded.sheet, sender = excluded.sender,"
-                " options = excluded.options, updated_at = excluded.updated_at",
-                (campaign, source, sheet, sender, encoded, now, now),
+                "INSERT INTO campaigns (id, source, sheet, sender, options, created_at,"
+                " updated_at, currency, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET source = excluded.source,"
+                " sheet = excluded.sheet, sender = excluded.sender, options = excluded.options,"
+                " updated_at = excluded.updated_at,"
+                " currency = coalesce(excluded.currency, currency),"
+                " message = coalesce(excluded.message, message)",
+                (campaign, source, sheet, sender, encoded, now, now, currency, message),
             )
 
     def campaigns(self) -> list[Campaign]:
         """Every campaign, oldest first."""
         rows = self._conn.execute(
-            "SELECT id, source, sheet, sender, options, created_at, updated_at FROM campaigns"
-            " ORDER BY created_at, id"
+            f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns ORDER BY created_at, id"
         )
-        return [
-            Campaign(i, src, sheet, sender, json.loads(opts), _at(_parse(made)), _at(_parse(upd)))
-            for i, src, sheet, sender, opts, made, upd in rows
-        ]
+        return [_campaign(row) for row in rows]
+
+    def campaign(self, campaign: str) -> Campaign | None:
+        """The campaign with this id, or None."""
+        row = self._conn.execute(
+            f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign,)
+        ).fetchone()
+        return None if row is None else _campaign(row)
 
     def delete_campaign(self, campaign: str) -> int:
         """Forget a campaign and its messages; returns how many messages were forgotten.

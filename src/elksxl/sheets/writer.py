@@ -36,13 +36,11 @@ import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import WorkbookError
-from ..table import Table
+from ..table import RowResult, Table
 from .files import (
     MACRO_SUFFIXES,
     atomic_save,
@@ -59,19 +57,6 @@ if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = ["ResultWriter", "RowResult"]
-
-
-@dataclass(frozen=True, slots=True)
-class RowResult:
-    """What to write into one row's result columns; None leaves a cell unchanged."""
-
-    status: str | None = None
-    sms_id: str | None = None
-    parts: int | None = None
-    cost: float | None = None
-    error: str | None = None
-    sent_at: datetime | None = None
-    delivered_at: datetime | None = None
 
 
 class ResultWriter:
