@@ -5,6 +5,8 @@
     │   ├── ConfigError         missing credentials, invalid sender, bad settings
     │   ├── WorkbookError       missing/unreadable workbook, unknown sheet or column
     │   └── TemplateError       template syntax, unknown placeholder
+    ├── JournalError            the journal cannot be opened or written: stop, send nothing
+    │   └── IllegalTransitionError  a state change the journal forbids (.key .state .operation)
     ├── ApiError                46elks answered with an error (.status_code .body)
     │   ├── RejectedError       this message was refused: mark the row, go on
     │   ├── StopCampaignError   stop the whole campaign
@@ -29,7 +31,9 @@ __all__ = [
     "ConfigError",
     "ConnectionLostError",
     "ElksxlError",
+    "IllegalTransitionError",
     "InputError",
+    "JournalError",
     "NotReachedError",
     "OutOfCreditsError",
     "RateLimitedError",
@@ -89,6 +93,30 @@ class WorkbookError(InputError):
 
 class TemplateError(InputError):
     """The message template is invalid or uses a placeholder with no column."""
+
+
+class JournalError(ElksxlError):
+    """The journal cannot be opened or written, or refused what was asked of it.
+
+    The campaign must stop and nothing may be sent: the journal is what proves a message was
+    not sent before, and a send it cannot record could be repeated by the next run. Not a
+    per-row failure; fix the cause the message names (disk, permissions, another elksxl
+    version) and run again.
+    """
+
+
+class IllegalTransitionError(JournalError):
+    """A ``mark_*`` call asked for a state change the journal's state machine forbids.
+
+    Nothing changed. ``state`` is the message's state (an ``elksxl.journal.State``) when
+    asked; ``operation`` the refused call.
+    """
+
+    def __init__(self, message: str, *, key: str, state: str, operation: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.state = state
+        self.operation = operation
 
 
 class UnknownOutcomeError(ElksxlError):
