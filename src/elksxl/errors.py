@@ -7,6 +7,8 @@
     │   ├── TemplateError       template syntax, unknown placeholder
     │   ├── BalanceError        the estimate exceeds the account balance (nothing sent)
     │   └── NotACampaignError   the workbook has no campaign in the journal
+    ├── JournalError            the journal cannot be opened or written: stop, send nothing
+    │   └── IllegalTransitionError  a state change the journal forbids (.key .state .operation)
     ├── ApiError                46elks answered with an error (.status_code .body)
     │   ├── RejectedError       this message was refused: mark the row, go on
     │   ├── StopCampaignError   stop the whole campaign
@@ -17,9 +19,7 @@
     ├── TransportError          no HTTP answer
     │   ├── NotReachedError     provably never reached the server: safe to retry / fail over
     │   └── ConnectionLostError timeout or drop after the request was written (UnknownOutcome)
-    ├── UnknownOutcomeError     the message may exist at 46elks: reconcile before any resend
-    └── JournalError            the journal cannot be opened or written: stop, send nothing more
-        └── IllegalTransitionError  a state change the journal's state machine forbids
+    └── UnknownOutcomeError     the message may exist at 46elks: reconcile before any resend
 
 The library raises these; only the CLI and the server turn them into messages and exit codes.
 Messages never contain credentials.
@@ -107,6 +107,30 @@ class NotACampaignError(InputError):
     """The workbook has no campaign in this journal: nothing was sent from it."""
 
 
+class JournalError(ElksxlError):
+    """The journal cannot be opened or written, or refused what was asked of it.
+
+    The campaign must stop and nothing may be sent: the journal is what proves a message was
+    not sent before, and a send it cannot record could be repeated by the next run. Not a
+    per-row failure; fix the cause the message names (disk, permissions, another elksxl
+    version) and run again.
+    """
+
+
+class IllegalTransitionError(JournalError):
+    """A ``mark_*`` call asked for a state change the journal's state machine forbids.
+
+    Nothing changed. ``state`` is the message's state (an ``elksxl.journal.State``) when
+    asked; ``operation`` the refused call.
+    """
+
+    def __init__(self, message: str, *, key: str, state: str, operation: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.state = state
+        self.operation = operation
+
+
 class UnknownOutcomeError(ElksxlError):
     """The request may have been processed: reconcile against the API history before resending."""
 
@@ -165,19 +189,3 @@ class NotReachedError(TransportError):
 class ConnectionLostError(TransportError, UnknownOutcomeError):
     """The request was (or may have been) written, but no answer came (timeout, dropped)."""
 
-
-class JournalError(ElksxlError):
-    """The journal cannot do what was asked (unusable file, unknown message or campaign).
-
-    Without a working journal nothing may be sent: it is how elksxl knows what went out.
-    """
-
-
-class IllegalTransitionError(JournalError):
-    """A ``mark_*`` call asked for a state change the journal's state machine forbids."""
-
-    def __init__(self, message: str, *, key: str, state: object, operation: str) -> None:
-        super().__init__(message)
-        self.key = key
-        self.state = state
-        self.operation = operation
