@@ -31,7 +31,7 @@ from .plan import (
     iter_plan,
 )
 from .pricing import PriceTable, load_example, to_currency
-from .sheets import ResultWriter, RowResult, open_writer, read_table, stream_table
+from .sheets import RowResult, WorkbookWriter, open_writer, read_table, stream_table
 
 if TYPE_CHECKING:  # the HTTP stack is loaded only when something is sent (plan stays lean)
     from .client import ElksClient
@@ -341,7 +341,7 @@ class SendResult:
 class _PeriodicWriter:
     """Applies settled rows to the workbook in batches, saving off the event loop, one at a time."""
 
-    def __init__(self, writer: ResultWriter, interval: float) -> None:
+    def __init__(self, writer: WorkbookWriter, interval: float) -> None:
         self._writer = writer
         self._interval = interval
         self._pending: dict[int, RowResult] = {}
@@ -375,7 +375,7 @@ async def send(
     client: ElksClient,
     limiter: TokenBucket,
     options: SendOptions,
-    writer: ResultWriter,
+    writer: WorkbookWriter,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: asyncio.Event | None = None,
     save_every: float = 30.0,

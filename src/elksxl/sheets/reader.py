@@ -24,6 +24,7 @@ visible worksheet is read.
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -36,6 +37,7 @@ from python_calamine import SheetVisibleEnum as Visible
 
 from ..errors import WorkbookError
 from ..table import Cell, Row, Table
+from .docprops import read_campaign_id
 from .files import check_workbook_file, column_letter, damaged, password_protected
 
 __all__ = ["header_text", "read_table"]
@@ -68,10 +70,19 @@ def stream_table(path: Path, sheet: str | None = None) -> Iterator[tuple[Table, 
         with CalamineWorkbook.from_path(path) as book:
             name = _pick_sheet(book, sheet, path)
             raw = book.get_sheet_by_name(name)
-            yield _start_table(iter(raw.iter_rows()), raw.end, sheet=name, source=str(path))
+            table, rows = _start_table(iter(raw.iter_rows()), raw.end, sheet=name, source=str(path))
+            yield replace(table, campaign_id=_campaign_id(path)), rows
     except PasswordError as e:
         raise password_protected(path) from e
     except CalamineError as e:
+        raise damaged(path, e) from e
+
+
+def _campaign_id(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return read_campaign_id(archive)
+    except (zipfile.BadZipFile, OSError) as e:
         raise damaged(path, e) from e
 
 
