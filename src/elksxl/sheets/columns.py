@@ -17,7 +17,7 @@ from typing import Final
 from ..errors import WorkbookError
 from ..table import RESULT_COLUMNS, Table
 from .files import column_letter, header_changed
-from .reader import header_text
+from .values import header_text
 
 __all__ = [
     "COST_FORMAT",

@@ -19,32 +19,86 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.styleable import StyleableObject
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..errors import WorkbookError
 from ..table import RESULT_COLUMNS, Table
-from .columns import COST_FORMAT, ILLEGAL, MAX_TEXT, TIME_FORMAT, WIDTHS, Placement, SheetFacts
+from .columns import (
+    COST_FORMAT,
+    ILLEGAL,
+    MAX_TEXT,
+    TIME_FORMAT,
+    WIDTHS,
+    Placement,
+    SheetFacts,
+    fold,
+)
 from .files import column_letter
+from .layout import ExcelTable, table_of
+from .xmlparts import span
 
-__all__ = ["Filler", "create_columns", "sheet_facts"]
+__all__ = ["Filler", "create_columns", "excel_table", "sheet_facts", "widen"]
 
 _Write = Callable[[Any, Any, bool], None]
 
 
-def sheet_facts(sheet: Worksheet, table: Table) -> SheetFacts:
-    """The header row, used columns and merged ranges of ``sheet`` below ``table.header_row``."""
+def excel_table(sheet: Worksheet, table: Table) -> ExcelTable | None:
+    """The Excel table of ``sheet`` that ``table`` was read from, if any."""
+    found = [
+        ExcelTable(
+            name=t.displayName or t.name or "",
+            part=name,
+            span=span(t.ref),
+            header_rows=1 if t.headerRowCount is None else int(t.headerRowCount),
+            totals_rows=int(t.totalsRowCount or 0),
+        )
+        for name, t in dict.items(sheet.tables)
+    ]
+    return table_of(found, table)
+
+
+def sheet_facts(sheet: Worksheet, table: Table, listed: ExcelTable | None) -> SheetFacts:
+    """The header row, used columns and merged ranges of ``sheet`` below ``table.header_row``
+    (inside ``listed``, the Excel table, when there is one)."""
     top = table.header_row
+    bottom = listed.span[3] if listed else None
     merged = [
         (r.min_col, r.min_row, r.max_col, r.max_row)
         for r in sheet.merged_cells.ranges
-        if r.max_row >= top
+        if r.max_row >= top and (bottom is None or r.min_row <= bottom)
     ]
-    last_used = max([_last_used_column(sheet, table), *(m[2] for m in merged)])
+    last_used = max([_last_used_column(sheet, table, bottom), *(m[2] for m in merged)])
     cells = sheet._cells
     header = {
         col: cells[(top, col)].value for col in range(1, last_used + 1) if (top, col) in cells
     }
-    return SheetFacts(header=header, last_used=last_used, merged=merged)
+    return SheetFacts(header, last_used, merged, listed.span if listed else None)
 
 
-def _last_used_column(sheet: Worksheet, table: Table) -> int:
+def widen(sheet: Worksheet, listed: ExcelTable, placement: Placement) -> None:
+    """Make the new result columns part of the Excel table ``listed``."""
+    from openpyxl.worksheet.table import TableColumn
+
+    if placement.widened is None or placement.widened == listed.span:
+        return
+    grown = ExcelTable(listed.name, listed.part, placement.widened, totals_rows=listed.totals_rows)
+    found = sheet.tables[listed.part]
+    found.ref = grown.ref
+    if found.autoFilter is not None:
+        first, _ = grown.ref.split(":")
+        last = f"{column_letter(grown.span[2])}{grown.last_data_row}"
+        found.autoFilter.ref = f"{first}:{last}"
+    ids = [c.id for c in found.tableColumns]
+    taken = {fold(c.name or "") for c in found.tableColumns}
+    for i, col in enumerate(sorted(placement.new), start=max([0, *ids]) + 1):
+        name = placement.new[col]
+        if fold(name) in taken:
+            raise WorkbookError(
+                f"the Excel table {listed.name!r} already has a column {name!r} elsewhere",
+                sheet=sheet.title,
+            )
+        found.tableColumns.append(TableColumn(id=i, name=name))
+
+
+def _last_used_column(sheet: Worksheet, table: Table, bottom: int | None) -> int:
     known = table.first_column + len(table.header) - 1
     # The cell dict is private, but reading it is the only way to find used cells without
     # creating empty ones. The cheap key scan settles the common case (nothing right of the
@@ -56,7 +110,10 @@ def _last_used_column(sheet: Worksheet, table: Table) -> int:
     beyond = [
         col
         for (row, col), cell in cells.items()
-        if col > known and row >= top and cell.value is not None
+        if col > known
+        and row >= top
+        and (bottom is None or row <= bottom)
+        and cell.value is not None
     ]
     return max(beyond, default=known)
 

@@ -46,6 +46,7 @@ from ..errors import WorkbookError
 from ..table import CAMPAIGN_PROPERTY, RowResult, Table
 from .columns import place_columns
 from .files import MACRO_SUFFIXES, atomic_save, check_workbook_file, damaged
+from .layout import outside_table
 from .saving import WorkbookWriter
 
 if TYPE_CHECKING:
@@ -62,12 +63,16 @@ class ResultWriter(WorkbookWriter):
         super().__init__(path, table.header_row)
         # openpyxl is imported here, not at module level: it costs ~25 MB and 0.2 s, and runs
         # that only read (plan, preview) must not pay for it.
-        from .pyxlsheet import Filler, create_columns, sheet_facts
+        from .pyxlsheet import Filler, create_columns, excel_table, sheet_facts, widen
 
         self._book, self._warnings = _load(self.path)
         sheet = _find_sheet(self._book, table, self.path)
-        placement = place_columns(sheet_facts(sheet, table), table, self.path)
+        listed = excel_table(sheet, table)
+        placement = place_columns(sheet_facts(sheet, table, listed), table, self.path)
         create_columns(sheet, placement, table)
+        if listed is not None:
+            widen(sheet, listed, placement)
+            self._warnings += outside_table(listed, placement.widened, placement.new)
         self._columns = placement.columns
         self._filler = Filler(sheet, self._columns)
 

@@ -27,6 +27,7 @@ from .columns import (
     place_columns,
 )
 from .files import column_letter
+from .layout import ExcelTable
 from .xmlcells import CELL_STYLE, CellMaker
 from .xmlparts import MAIN_NS, SharedStrings, Unsupported, column_number, span
 from .xmlstyles import Styles, attrs
@@ -55,7 +56,13 @@ class SheetPlan:
     """One sheet's XML split into head, rows and tail, with the result columns decided."""
 
     def __init__(
-        self, xml: bytes, table: Table, path: Path, styles: Styles, strings: SharedStrings
+        self,
+        xml: bytes,
+        table: Table,
+        path: Path,
+        styles: Styles,
+        strings: SharedStrings,
+        excel_table: ExcelTable | None = None,
     ) -> None:
         root = re.search(rb"<(?:(\w+):)?worksheet\b([^>]*)>", xml)
         if root is None or root[1] or MAIN_NS.encode() not in root[2]:
@@ -71,7 +78,9 @@ class SheetPlan:
         self.top = table.header_row
         self._styles = styles
         merged = [span(m.decode()) for m in _MERGE.findall(xml, end)]
+        self.excel_table = excel_table
         placement = self._place(body, table, path, merged, strings)
+        self.widened = placement.widened
         self.columns = placement.columns
         self.new_columns = placement.new
         result_columns = set(self.columns.values())
@@ -89,11 +98,21 @@ class SheetPlan:
     ) -> Placement:
         top = self.top
         known = table.first_column + len(table.header) - 1
-        last_used = max([_last_used(body, known, top), *(r[2] for r in merged if r[3] >= top)])
+        # Inside an Excel table, only its own rows matter: cells below it do not block it.
+        bottom = self.excel_table.span[3] if self.excel_table else None
+        last_used = max(
+            [
+                _last_used(body, known, top, bottom),
+                *(r[2] for r in merged if r[3] >= top and (bottom is None or r[1] <= bottom)),
+            ]
+        )
         header_cells = self._header_cells(body)
         values = _header_values(header_cells, strings, last_used)
         try:
-            placement = place_columns(SheetFacts(values, last_used, merged), table, path)
+            facts = SheetFacts(
+                values, last_used, merged, self.excel_table.span if self.excel_table else None
+            )
+            placement = place_columns(facts, table, path)
         except UncertainHeader as e:
             raise Unsupported(str(e)) from e
         self.header_style = self._styles.bold(_header_style(header_cells, table))
@@ -206,14 +225,16 @@ def _check_formulas(body: bytes, result_columns: set[int], top: int) -> None:
                 raise Unsupported("a shared or array formula over a result column")
 
 
-def _last_used(body: bytes, known: int, top: int) -> int:
+def _last_used(body: bytes, known: int, top: int, bottom: int | None) -> int:
     letters = set(re.findall(rb'<c r="([A-Z]{1,3})', body))
     if not letters or max(column_number(x) for x in letters) <= known:
         return known
     used = [
         col
         for letters_, row in _CONTENT_CELL.findall(body)
-        if (col := column_number(letters_)) > known and int(row) >= top
+        if (col := column_number(letters_)) > known
+        and int(row) >= top
+        and (bottom is None or int(row) <= bottom)
     ]
     return max(used, default=known)
 

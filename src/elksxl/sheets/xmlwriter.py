@@ -26,6 +26,7 @@ from xml.etree import ElementTree
 from ..table import RESULT_COLUMNS, Table
 from .docprops import campaign_parts
 from .files import atomic_save, check_workbook_file, damaged
+from .layout import outside_table, read_excel_table, table_of, widen_table_xml
 from .saving import WorkbookWriter
 from .writer import ResultWriter
 from .xmlcells import CellMaker
@@ -66,7 +67,11 @@ class XmlResultWriter(WorkbookWriter):
                 sheet_xml = archive.read(self._parts.sheet)
                 self._styles = Styles(archive.read(self._parts.styles).decode("utf-8"))
                 strings = SharedStrings(archive, self._parts.strings)
-                self._plan = SheetPlan(sheet_xml, table, self.path, self._styles, strings)
+                tables = [read_excel_table(archive.read(p), p) for p in self._parts.tables]
+                self._excel_table = table_of(tables, table)
+                self._plan = SheetPlan(
+                    sheet_xml, table, self.path, self._styles, strings, self._excel_table
+                )
         except (
             zipfile.BadZipFile,
             KeyError,
@@ -77,6 +82,9 @@ class XmlResultWriter(WorkbookWriter):
         ) as e:
             raise damaged(self.path, e) from e
         self._columns = self._plan.columns
+        self._warnings = outside_table(
+            self._excel_table, self._plan.widened, self._plan.new_columns
+        )
 
     def _put(self, row: int, values: tuple[object, ...]) -> None:
         merged = self._results.setdefault(row, [None] * len(RESULT_COLUMNS))
@@ -119,16 +127,23 @@ class XmlResultWriter(WorkbookWriter):
                 dst.writestr(_fresh_info(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))), data)
 
     def _replaced_parts(self, src: zipfile.ZipFile) -> dict[str, bytes]:
-        """Parts other than the sheet and styles to replace or add: the campaign id's."""
+        """Parts other than the sheet and styles to replace or add: the Excel table widened
+        for the result columns, and the campaign id's."""
+        replaced: dict[str, bytes] = {}
+        excel_table, widened = self._excel_table, self._plan.widened
+        if excel_table is not None and widened is not None and widened != excel_table.span:
+            names = [self._plan.new_columns[c] for c in sorted(self._plan.new_columns)]
+            xml = src.read(excel_table.part)
+            replaced[excel_table.part] = widen_table_xml(xml, excel_table, widened, names)
         changed, campaign_id = self._campaign
-        if not changed:
-            return {}
-        names = set(src.namelist())
+        if changed:
+            present = set(src.namelist())
 
-        def read(name: str) -> bytes | None:
-            return src.read(name) if name in names else None
+            def read(name: str) -> bytes | None:
+                return src.read(name) if name in present else None
 
-        return campaign_parts(read, campaign_id)
+            replaced.update(campaign_parts(read, campaign_id))
+        return replaced
 
     def _write_sheet(self, dst: zipfile.ZipFile, info: zipfile.ZipInfo, cells: CellMaker) -> None:
         entry = _fresh_info(info)
