@@ -1,11 +1,16 @@
-"""The table every surface hands to the planner: a header, and rows with their Excel row numbers."""
+"""What every surface hands the core and gets back: a Table of rows in, RowResults out to a sink.
+
+A :class:`Table` is a header and rows with their Excel row numbers; a :class:`ResultSink` is
+where a surface puts each row's :class:`RowResult` (the .xlsx and .csv writers, the add-in's
+action builder, the xlwings range writer).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Protocol
+from typing import Final, Protocol
 
 __all__ = [
     "CAMPAIGN_NAME",
@@ -33,10 +38,10 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 STATUS_COLUMN = RESULT_COLUMNS[0]
 
-CAMPAIGN_PROPERTY = "elksxl campaign"
+CAMPAIGN_PROPERTY: Final = "elksxl campaign"
 """The custom document property that holds a workbook's campaign id."""
-CAMPAIGN_NAME = "elksxl_campaign"
-"""Fallback where document properties cannot be reached: a workbook-level name ``="<id>"``."""
+CAMPAIGN_NAME: Final = "elksxl_campaign"
+"""Fallback for the campaign id: a workbook-level defined name whose value is ``="<id>"``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +58,17 @@ class RowResult:
 
 
 class ResultSink(Protocol):
-    """Where a surface puts results: the .xlsx and .csv writers, the add-in's action builder,
+    """Where a surface puts results: the .xlsx/.csv writers, the add-in's action builder,
     the xlwings range writer."""
 
     def set(self, row: int, result: RowResult) -> None:
-        """Write ``result`` into the result cells of Excel row ``row`` (None: leave a cell)."""
+        """Put ``result`` into the result cells of Excel row ``row`` (None fields: leave as is)."""
 
     def set_campaign_id(self, campaign_id: str | None) -> None:
-        """Store the campaign id in the workbook with the next save (None removes it)."""
+        """Store ``campaign_id`` with the next save (None removes it)."""
 
     def save(self) -> object:
-        """Make everything set so far durable; returns where it went."""
+        """Make everything set so far durable; when this returns, it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +85,9 @@ class Table:
 
     ``header`` holds the header texts as written (None/blank headers become ``""``).
     ``header_row`` is the Excel row number of the header; ``first_column`` the 1-based
-    Excel column of ``header[0]``.
+    Excel column of ``header[0]``. ``campaign_id`` is the id stored in the workbook by an
+    earlier send (None when there is none); ``hidden_rows`` counts the rows left out because
+    they were hidden (by a filter or by hand).
     """
 
     header: tuple[str, ...]
@@ -89,8 +96,8 @@ class Table:
     source: str = ""
     header_row: int = 1
     first_column: int = 1
-    campaign_id: str | None = None  # read from the workbook (document property or name)
-    hidden_rows: int = 0  # rows left out because hidden by a filter or by hand
+    campaign_id: str | None = None
+    hidden_rows: int = 0
 
     def column_index(self, name: str) -> int | None:
         """Index of the column whose header is ``name`` (exact, then case/space-insensitive)."""
