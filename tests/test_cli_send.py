@@ -507,7 +507,7 @@ def test_out_of_credits_exits_3_and_says_so(simulator_factory: Any, tmp_path: Pa
     stopped = send(sim, tmp_path, book, "--yes", "--rate", "0", "--force")
 
     assert stopped.returncode == 3, stopped.stderr
-    assert "stopped: out of credits" in stopped.stderr
+    assert "stopped: the 46elks account cannot pay" in stopped.stderr
     assert Counter(r["SMS status"] for r in results(book).values()) == {"sent": 3, "not sent": 7}
 
 
@@ -607,7 +607,7 @@ def test_a_fresh_copy_at_the_same_path_gets_the_second_message_and_says_so_truth
 
     assert re.search(r"already sent\s+0", plan.stdout), plan.stdout
     assert second.returncode == 0, second.stderr
-    assert re.search(r"sent\s+10", second.stdout), second.stdout
+    assert re.search(r"│ sent\s*│\s*10 │", second.stdout), second.stdout
     invoices = [m for m in sim.messages() if m["message"].startswith("Faktura")]
     assert sorted(m["to"] for m in invoices) == sorted(e164(i) for i in range(10))
     assert {r["SMS status"] for r in results(book).values()} == {"sent"}

@@ -240,7 +240,10 @@ def test_rows_moved_before_the_results_were_saved_are_not_sent_again(
         run(session, prepared, again, sender=SENDER)
 
     assert len(sim.messages()) == 6
-    assert again.statuses() == {}
+    # Each moved row gets the result of its message, under its new row number.
+    ids = {m["to"]: m["id"] for m in sim.messages()}
+    assert again.statuses() == {row: "sent" for row in range(4, 10)}
+    assert [again.saved[4 + i].sms_id for i in range(6)] == [ids[e164(i)] for i in range(6)]
 
 
 def test_out_of_credits_stops_and_a_run_after_topping_up_sends_the_rest(

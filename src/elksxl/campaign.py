@@ -140,6 +140,9 @@ class Prepared:
     campaign_id: str | None  # the campaign this sheet belongs to; None: a new one at send
     notices: tuple[Notice, ...]
     journal_path: Path
+    # Rows the journal says may already have reached their recipient (a crash kept their
+    # results from the sheet): not sent again, but their results are written.
+    recorded: tuple[Message, ...] = ()
 
     def notice_texts(self) -> list[str]:
         return [_NOTICE_TEXT[n].format(journal=self.journal_path) for n in self.notices]
@@ -251,8 +254,9 @@ class Session:
         template = self._compile(message, table, message_name)
         campaign, notices = self._identify(table, message, new_campaign)
         plan = build(table, template, options, self.prices)
+        recorded: tuple[Message, ...] = ()
         if campaign is not None:
-            plan = _without_arrived(plan, self._arrived(campaign))
+            plan, recorded = _without_arrived(plan, self._arrived(campaign))
         return Prepared(
             table,
             message,
@@ -263,6 +267,7 @@ class Session:
             campaign,
             notices,
             self.settings.journal_path,
+            recorded,
         )
 
     def stream_plan(
@@ -454,6 +459,7 @@ class Session:
             saver = PeriodicSaver(sink, self._save_every, in_thread=save_in_thread)
             sink.set_campaign_id(campaign)
             saver.add_all(problem_results(prepared.plan))
+            saver.add_all(journal_results(journal, campaign, prepared.recorded))
             await saver.flush()
             plan_into_journal(prepared.plan, journal, campaign)
             planned = {m.row: m.to for m in prepared.plan.messages}
@@ -473,7 +479,8 @@ class Session:
                 saving.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await saving
-                saver.add_all(journal_results(journal, campaign, prepared.plan.messages))
+                everyone = (*prepared.recorded, *prepared.plan.messages)
+                saver.add_all(journal_results(journal, campaign, everyone))
                 await saver.flush()
         return SendResult(campaign, _outcome(summary), summary, account.currency)
 
@@ -533,17 +540,21 @@ def _sheet_statuses(table: Table, exclude: Iterable[int] = ()) -> Iterator[str]:
             yield value.strip().casefold()
 
 
-def _without_arrived(plan: Plan, arrived: Callable[[int, str, str], bool]) -> Plan:
-    """The plan with messages the journal says may have arrived moved to ``already_sent``."""
-    gone = [m for m in plan.messages if arrived(m.row, m.to, m.text)]
+def _without_arrived(
+    plan: Plan, arrived: Callable[[int, str, str], bool]
+) -> tuple[Plan, tuple[Message, ...]]:
+    """The plan with messages the journal says may have arrived moved to ``already_sent``,
+    and those messages."""
+    gone = tuple(m for m in plan.messages if arrived(m.row, m.to, m.text))
     if not gone:
-        return plan
+        return plan, ()
     rows = {m.row for m in gone}
-    return replace(
+    kept = replace(
         plan,
         messages=tuple(m for m in plan.messages if m.row not in rows),
         already_sent=tuple(sorted((*plan.already_sent, *rows))),
     )
+    return kept, gone
 
 
 def _outcome(summary: SendSummary) -> Outcome:

@@ -188,4 +188,3 @@ class NotReachedError(TransportError):
 
 class ConnectionLostError(TransportError, UnknownOutcomeError):
     """The request was (or may have been) written, but no answer came (timeout, dropped)."""
-
