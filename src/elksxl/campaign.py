@@ -19,6 +19,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from itertools import chain, islice
 from pathlib import Path
@@ -483,6 +484,16 @@ class Session:
                 saver.add_all(journal_results(journal, campaign, everyone))
                 await saver.flush()
         return SendResult(campaign, _outcome(summary), summary, account.currency)
+
+    # -- delivery reports ----------------------------------------------------------------------
+
+    def record_delivery(self, elks_id: str, status: str, at: datetime | None = None) -> bool:
+        """Record a delivery report (46elks' callback or a lookup); True when a campaign knew
+        the message. Idempotent and order-proof: a repeated report changes nothing, and a late
+        ``sent`` never overwrites ``delivered`` or ``failed``."""
+        journal = self._open_journal()
+        assert journal is not None
+        return journal.mark_delivery(elks_id, status, at) is not None
 
     # -- status --------------------------------------------------------------------------------
 
