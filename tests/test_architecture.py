@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "elksxl"
-PURE = ("phone", "encoding", "templating", "pricing", "plan", "table")
+PURE = ("phone", "encoding", "templating", "placeholders", "pricing", "plan", "table")
 IO_LIBRARIES = {
     "httpx",
     "openpyxl",

@@ -41,6 +41,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import TemplateError
+from .placeholders import find_lookalikes, is_spaced_name, rewrite_spaced_names
 from .table import Cell
 
 __all__ = ["FieldProblem", "MessageTemplate", "compile_template", "field_name", "format_value"]
@@ -330,16 +331,23 @@ class MessageTemplate:
 
 
 def compile_template(
-    source: str, headers: Sequence[str], *, name: str = "message"
+    source: str, headers: Sequence[str], *, name: str = "message", literal: bool = False
 ) -> MessageTemplate:
-    """Parse ``source`` once and bind its placeholders to ``headers``; raises ``TemplateError``."""
+    """Parse ``source`` once and bind its placeholders to ``headers``; raises ``TemplateError``.
+
+    ``{{ First name }}`` (a header with spaces) is read as that column. Text that looks like
+    another tool's placeholder for a column (``{Namn}``, ``[Namn]``, ``<<Namn>>``, ``%Namn%``,
+    ``$Namn``) is refused, since it would go out as written to everyone, unless ``literal``.
+    """
     headers = tuple(headers)
+    resolver = _Resolver(headers)
     try:
-        tree = _ENV.parse(source)
+        tree = _ENV.parse(_read_spaced_names(source, resolver, name))
     except TemplateSyntaxError as error:
         raise _syntax_error(error, source, name) from error
     _check_nodes(tree, name)
-    resolver = _Resolver(headers)
+    if not literal:
+        _check_lookalikes(tree, resolver, name)
     undeclared = meta.find_undeclared_variables(tree)
     names = _bind_names(tree, undeclared - {ROW}, resolver, name)
     row_keys = _bind_row(tree, resolver, name) if ROW in undeclared else None
@@ -356,12 +364,14 @@ def compile_template(
         _names=names,
         _row_keys=row_keys,
         _headers=headers,
-        _plain=_plain_parts(tree, dict(names)),
+        _plain=_plain_parts(tree, dict(names), dict(row_keys or ())),
     )
 
 
-def _plain_parts(tree: nodes.Template, names: dict[str, int]) -> tuple[str | int, ...] | None:
-    """Literal text and column indices, if the template is nothing but text and bare names."""
+def _plain_parts(
+    tree: nodes.Template, names: dict[str, int], row_keys: dict[str, int]
+) -> tuple[str | int, ...] | None:
+    """Literal text and column indices, if the template is nothing but text and bare columns."""
     if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
         return None
     parts: list[str | int] = []
@@ -370,9 +380,37 @@ def _plain_parts(tree: nodes.Template, names: dict[str, int]) -> tuple[str | int
             parts.append(node.data)
         elif isinstance(node, nodes.Name) and node.name in names:
             parts.append(names[node.name])
+        elif (
+            isinstance(node, nodes.Getitem)
+            and _is_row(node.node)
+            and isinstance(node.arg, nodes.Const)
+            and node.arg.value in row_keys
+        ):
+            parts.append(row_keys[node.arg.value])  # row["First name"], as {{ First name }} reads
         else:
             return None
     return tuple(parts)
+
+
+def _read_spaced_names(source: str, resolver: _Resolver, name: str) -> str:
+    """``source`` with ``{{ First name }}`` as ``row["First name"]``; unknown ones fail here."""
+    rewritten, unknown = rewrite_spaced_names(source, resolver.header_of, _row_spelling)
+    if unknown:
+        _fail([f"line {u.line}: {resolver.find(u.words)}" for u in unknown], resolver, name)
+    return rewritten
+
+
+def _check_lookalikes(tree: nodes.Template, resolver: _Resolver, name: str) -> None:
+    """Refuse ``{Namn}`` and the like in the literal text when they name a column."""
+    found = [
+        f"line {item.line}: {item.token!r} looks like a placeholder: write {_spelling(item.header)}"
+        for data in tree.find_all(nodes.TemplateData)
+        for item in find_lookalikes(data.data, data.lineno, resolver.header_of)
+    ]
+    if found:
+        raise TemplateError(
+            "; ".join(found) + " (or send the text as written with --literal)", file=name
+        )
 
 
 def _syntax_error(error: TemplateSyntaxError, source: str, name: str) -> TemplateError:
@@ -407,6 +445,11 @@ class _Resolver:
         what = "column" if in_row else "placeholder"
         return f"unknown {what} {placeholder!r}{self._suggestion(placeholder, in_row)}"
 
+    def header_of(self, words: str) -> str | None:
+        """The header ``words`` name (exactly, or case-, space- and punctuation-insensitively)."""
+        found = self.find(words, in_row=True)
+        return self.headers[found] if isinstance(found, int) else None
+
     def _suggestion(self, placeholder: str, in_row: bool) -> str:
         candidates = {h: h for h in self.headers if h} | {
             k: h for k, h in zip(self.keys, self.headers, strict=True) if k
@@ -429,9 +472,11 @@ class _Resolver:
 
 def _spelling(header: str) -> str:
     """How to write a placeholder for ``header`` in a template."""
-    for candidate in (header, field_name(header)):
-        if candidate.isidentifier() and candidate != ROW:
-            return "{{ " + candidate + " }}"
+    if (header.isidentifier() and header != ROW) or is_spaced_name(header):
+        return "{{ " + header + " }}"
+    candidate = field_name(header)
+    if candidate.isidentifier() and candidate != ROW:
+        return "{{ " + candidate + " }}"
     return "{{ " + _row_spelling(header) + " }}"
 
 
