@@ -21,6 +21,7 @@ PURE = (
     "items",
     "totals",
     "table",
+    "values",
 )
 IO_LIBRARIES = {
     "httpx",

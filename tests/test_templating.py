@@ -331,7 +331,10 @@ def test_filters(source: str, value: Cell, text: str) -> None:
 )
 def test_filter_on_a_wrong_value_is_a_field_problem(source: str, value: Cell, reason: str) -> None:
     template = compile_template(source, ["Namn", "X"])
-    assert template.render(["Anna", value]) == FieldProblem("X", reason)
+    result = template.render(["Anna", value])
+    assert isinstance(result, FieldProblem)
+    assert (result.column, result.reason) == ("X", reason)
+    assert result.summary == "column 'X': " + reason.split(" is ", 1)[1]  # without the value
 
 
 def test_filters_receive_raw_values_not_rendered_text() -> None:

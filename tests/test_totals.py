@@ -153,3 +153,16 @@ def test_a_streamed_tally_adds_up_to_the_same_totals_as_the_plan(
         tally.add(item)
     expected = build(t, template, PlanOptions(phone_column="Telefon"), PRICES).totals()
     assert tally.totals() == expected
+
+
+def test_rows_with_values_a_filter_cannot_use_are_grouped_by_column_and_reason() -> None:
+    t = table(
+        ("Namn", "Telefon", "Datum"),
+        ("A", "0701234567", "imorgon"),
+        ("B", "0702345678", "snart"),
+        ("C", "0703456789", "2026-12-01"),
+    )
+    plan = plan_of(t, 'Hej {{ Namn }}, {{ Datum|date("%d/%m") }}')
+    assert [p.reason for p in plan.problems] == ["'imorgon' is not a date", "'snart' is not a date"]
+    groups = [(g.reason, g.rows) for g in plan.problem_groups()]
+    assert groups == [("column 'Datum': not a date", (2, 3))]

@@ -282,7 +282,7 @@ class _RowPlanner:
                 return Duplicate(row.number, number.e164, first, same_text=False)
         text = self.template.render(values)
         if isinstance(text, FieldProblem):
-            return Problem(row.number, text.column, None, text.reason)
+            return Problem(row.number, text.column, None, text.reason, text.summary)
         first = self.recipients.duplicate_of(number.e164, text)
         if first is not None:
             return Duplicate(row.number, number.e164, first)
