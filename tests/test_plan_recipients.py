@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from elksxl.errors import WorkbookError
 from elksxl.plan import Plan, PlanOptions, build, find_phone_column, find_phone_columns
 from elksxl.pricing import PriceTable
+from elksxl.recipients import Recipients
 from elksxl.table import Cell, Row, Table
 from elksxl.templating import compile_template
 
@@ -174,3 +175,32 @@ def test_named_columns_are_all_checked_and_mention_no_others() -> None:
 def test_a_number_pasted_with_a_leading_apostrophe_is_sent() -> None:
     t = table(("Namn", "Telefon"), ("A", "'0703333333"))
     assert [m.to for m in plan_of(t).messages] == ["+46703333333"]
+
+
+# --- Recipients, against the plain model it stands for --------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["+461", "+462", "+463"]), st.none() | st.sampled_from("abc")),
+        max_size=20,
+    ),
+    st.booleans(),
+)
+def test_recipients_answer_as_a_plain_record_of_every_number_and_text(
+    given_texts: list[tuple[str, str | None]], one_per_number: bool
+) -> None:
+    recipients = Recipients(one_per_number=one_per_number)
+    first_row: dict[str, int] = {}
+    first_row_of_text: dict[tuple[str, str], int] = {}
+    for row, (number, text) in enumerate(given_texts, start=2):
+        expected = first_row.get(number)
+        if not one_per_number and text is not None:
+            expected = first_row_of_text.get((number, text))
+        assert recipients.duplicate_of(number, text) == expected
+        assert recipients.shared_with(number) == first_row.get(number)
+        recipients.add(number, text, row)
+        first_row.setdefault(number, row)
+        if text is not None:
+            first_row_of_text.setdefault((number, text), row)

@@ -8,7 +8,6 @@ number with the same text and the same number with another text is a shared numb
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -189,34 +188,52 @@ def _list_headers(table: Table) -> str:
 class Recipients:
     """Which number has been given which text so far, for rows planned one after another.
 
-    A text is remembered by a 16-byte digest, so 100,000 rows do not keep their texts alive.
-    With ``one_per_number`` a number is given one message whatever its text (first row wins).
+    100,000 rows must not keep 100,000 texts alive, so a text is known by its 64-bit hash
+    (two different texts to one number colliding is a chance of 1 in 2**64), packed with the
+    row into the one int the number maps to: no more memory than a row number alone. Only a
+    number given several texts (rare) needs more. With ``one_per_number`` a number is given
+    one message whatever its text (first row wins).
     """
 
     def __init__(self, *, one_per_number: bool = False) -> None:
         self._one_per_number = one_per_number
-        self._first_row: dict[str, int] = {}  # number -> first row given any text
-        self._texts: dict[tuple[str, bytes], int] = {}  # (number, text digest) -> first row
+        self._first: dict[str, int] = {}  # number -> first row << 64 | its text's key
+        self._more: dict[tuple[str, int], int] = {}  # (number, text key) -> row, later texts
 
     def duplicate_of(self, e164: str, text: str | None) -> int | None:
         """The earlier row this one duplicates: the same number (and text, unless one per number).
 
         ``text`` None asks about the number alone (before rendering, one per number).
         """
+        first = self._first.get(e164)
+        if first is None:
+            return None
         if self._one_per_number or text is None:
-            return self._first_row.get(e164)
-        return self._texts.get((e164, _digest(text)))
+            return first >> _KEY_BITS
+        key = _text_key(text)
+        if first & _KEY_MASK == key:
+            return first >> _KEY_BITS
+        return self._more.get((e164, key))
 
     def shared_with(self, e164: str) -> int | None:
         """The first earlier row given a message to this number, if any."""
-        return self._first_row.get(e164)
+        first = self._first.get(e164)
+        return None if first is None else first >> _KEY_BITS
 
     def add(self, e164: str, text: str | None, row: int) -> None:
         """Remember that ``row`` gives ``e164`` this ``text`` (None: a text we cannot know)."""
-        self._first_row.setdefault(e164, row)
-        if text is not None:
-            self._texts.setdefault((e164, _digest(text)), row)
+        key = _text_key(text)
+        first = self._first.get(e164)
+        if first is None:
+            self._first[e164] = row << _KEY_BITS | key
+        elif first & _KEY_MASK != key:
+            self._more.setdefault((e164, key), row)
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+_KEY_BITS = 64
+_KEY_MASK = (1 << _KEY_BITS) - 1
+_UNKNOWN_TEXT = _KEY_MASK  # CPython's hash() is never -1, so no text has this key
+
+
+def _text_key(text: str | None) -> int:
+    return _UNKNOWN_TEXT if text is None else hash(text) & _KEY_MASK
