@@ -44,6 +44,12 @@ def test_a_header_with_spaces_is_read_as_that_column(source: str, expected: str)
     assert render(source) == expected
 
 
+def test_a_header_with_spaces_is_read_in_a_condition() -> None:
+    source = "{% if Last name %}A{% elif First name %}B{% endif %}"
+    assert compile_template(source, ("Last name", "First name")).render((None, "Ann")) == "B"
+    assert "unknown placeholder 'Frist name'" in compile_error("{% if Frist name %}x{% endif %}")
+
+
 def test_a_header_with_spaces_takes_filters() -> None:
     assert render("{{ First name|upper }} {{ First name | lower }}") == "ANN ann"
 

@@ -19,18 +19,22 @@ __all__ = ["Lookalike", "SpacedName", "find_lookalikes", "is_spaced_name", "rewr
 # Jinja's word operators: "{{ Namn if Titel else X }}" is an expression, not a spaced name.
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "if", "else"})
 
-# Raw blocks, comments and statements are left alone; so is every string literal inside a tag
-# (a "}}" in a string does not end it). A {{ ... }} whose expression begins with two or more
-# words that end it or are followed by a filter holds a spaced name.
+# Raw blocks and comments are left alone; so is every string literal inside a tag (a "}}" in
+# a string does not end it). A {{ ... }} whose expression begins with two or more words that
+# end it or are followed by a filter holds a spaced name; so does {% if/elif words %}.
 _TAG_BODY = r"""(?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|[^"'])*?"""
 _TAGS = re.compile(
     r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{#.*?#\}"
-    rf"|\{{%{_TAG_BODY}%\}}|\{{\{{(?P<body>{_TAG_BODY})\}}\}}",
+    rf"|\{{%(?P<statement>{_TAG_BODY})%\}}|\{{\{{(?P<body>{_TAG_BODY})\}}\}}",
     re.DOTALL,
 )
+_WORDS = r"(?P<words>[^\W\d]\w*(?:[ \t]+\w+)+)"
 _SPACED = re.compile(
-    r"(?P<lead>-?[ \t]*)(?P<words>[^\W\d]\w*(?:[ \t]+\w+)+)(?P<rest>[ \t]*(?:\|.*|-?[ \t]*))",
+    rf"(?P<lead>-?[ \t]*){_WORDS}(?P<rest>[ \t]*(?:\|.*|-?[ \t]*))",
     re.DOTALL,
+)
+_SPACED_CONDITION = re.compile(
+    rf"(?P<lead>-?[ \t]*(?:if|elif)[ \t]+){_WORDS}(?P<rest>[ \t]*-?[ \t]*)"
 )
 _SPACED_HEADER = re.compile(r"[^\W\d]\w*(?: \w+)+")
 
@@ -72,6 +76,8 @@ def rewrite_spaced_names(
 ) -> tuple[str, tuple[SpacedName, ...]]:
     """``source`` with each ``{{ First name }}`` that names a column spelled as ``spell(header)``.
 
+    The same in conditions: ``{% if First name %}`` and ``{% elif First name %}``.
+
     ``resolve`` turns the words into the header they name, or None. Words that name no column
     and contain no Jinja keyword are returned as :class:`SpacedName` (Jinja would only call
     them a syntax error); words with a keyword are left to Jinja. Line breaks are kept, so
@@ -80,19 +86,27 @@ def rewrite_spaced_names(
     unknown: list[SpacedName] = []
 
     def replace(match: re.Match[str]) -> str:
-        body = match.group("body")
-        spaced = _SPACED.fullmatch(body) if body is not None else None
+        spaced, ends = _spaced(match)
         if spaced is None:
             return match.group()
         words = spaced.group("words")
         header = resolve(" ".join(words.split()))
         if header is not None:
-            return "{{" + spaced.group("lead") + spell(header) + spaced.group("rest") + "}}"
+            return ends[0] + spaced.group("lead") + spell(header) + spaced.group("rest") + ends[1]
         if not _has_keyword(words):
             unknown.append(SpacedName(source.count("\n", 0, match.start()) + 1, words))
         return match.group()
 
     return _TAGS.sub(replace, source), tuple(unknown)
+
+
+def _spaced(match: re.Match[str]) -> tuple[re.Match[str] | None, tuple[str, str]]:
+    """The spaced name in a tag, if any, and the tag's delimiters."""
+    if (body := match.group("body")) is not None:
+        return _SPACED.fullmatch(body), ("{{", "}}")
+    if (statement := match.group("statement")) is not None:
+        return _SPACED_CONDITION.fullmatch(statement), ("{%", "%}")
+    return None, ("", "")
 
 
 def find_lookalikes(
