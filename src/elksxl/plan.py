@@ -266,6 +266,7 @@ class _RowPlanner:
         self.status_index = table.column_index(STATUS_COLUMN)
         self.recipients = Recipients(one_per_number=options.one_per_number)
         self.measure = _Measurer(options.smart_encoding, prices)
+        self._all_empty = f"empty cells: no phone number in {' or '.join(map(repr, phone.headers))}"
 
     def plan(self, row: Row) -> PlanItem:
         values = row.values
@@ -273,9 +274,12 @@ class _RowPlanner:
         if self._settled(values):
             self._remember_settled(raw, values, row.number)
             return AlreadySent(row.number)
+        if column is None and len(self.phone.headers) > 1:
+            return Problem(row.number, self.phone.label, None, self._all_empty)
         number = self._normalize(raw)
         if isinstance(number, PhoneProblem):
-            return Problem(row.number, column, raw, self._phone_reason(number), number.summary)
+            column = column or self.phone.label
+            return Problem(row.number, column, raw, number.reason, number.summary)
         if self.options.one_per_number:
             first = self.recipients.duplicate_of(number.e164, None)
             if first is not None:
@@ -297,11 +301,6 @@ class _RowPlanner:
             mobile_only=self.options.mobile_only,
             allow_landlines=self.options.allow_landlines,
         )
-
-    def _phone_reason(self, problem: PhoneProblem) -> str:
-        if len(self.phone.headers) > 1 and problem.reason.startswith("empty cell"):
-            return f"empty cells: no phone number in {' or '.join(map(repr, self.phone.headers))}"
-        return problem.reason
 
     def _settled(self, values: tuple[Cell, ...]) -> bool:
         index = self.status_index

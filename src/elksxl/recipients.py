@@ -74,13 +74,14 @@ class PhoneColumns:
         """The headers for people: "Mobil", or "Mobil, Hemtelefon" when several are read."""
         return ", ".join(self.headers)
 
-    def cell(self, values: Sequence[Cell]) -> tuple[Cell, str]:
-        """The first non-empty cell and its header; (None, all headers) when every one is empty."""
+    def cell(self, values: Sequence[Cell]) -> tuple[Cell, str | None]:
+        """The first non-empty cell and its header; the first cell and None when all are empty."""
         for index, header in zip(self.indices, self.headers, strict=True):
             value = values[index] if index < len(values) else None
             if not _blank(value):
                 return value, header
-        return None, self.label
+        first = self.indices[0]
+        return (values[first] if first < len(values) else None), None
 
 
 def _blank(value: Cell) -> bool:
