@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Protocol
 
-__all__ = ["RESULT_COLUMNS", "STATUS_COLUMN", "Cell", "Row", "Table"]
+__all__ = [
+    "CAMPAIGN_NAME",
+    "CAMPAIGN_PROPERTY",
+    "RESULT_COLUMNS",
+    "STATUS_COLUMN",
+    "Cell",
+    "ResultSink",
+    "Row",
+    "RowResult",
+    "Table",
+]
 
 Cell = str | int | float | bool | datetime | date | time | None
 """A cell value as the sheet adapters deliver it (cached values, never formulas)."""
@@ -21,6 +32,33 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "SMS delivered at",
 )
 STATUS_COLUMN = RESULT_COLUMNS[0]
+
+CAMPAIGN_PROPERTY = "elksxl campaign"  # custom document property holding the campaign id
+CAMPAIGN_NAME = "elksxl_campaign"  # fallback: a workbook-level defined name ="<id>"
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    """What to write into one row's result columns; None leaves a cell unchanged."""
+
+    status: str | None = None
+    sms_id: str | None = None
+    parts: int | None = None
+    cost: float | None = None
+    error: str | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+class ResultSink(Protocol):
+    """Where a surface puts results: the .xlsx/.csv writers, the add-in's action builder,
+    the xlwings range writer."""
+
+    def set(self, row: int, result: RowResult) -> None: ...  # Excel row number
+
+    def set_campaign_id(self, campaign_id: str | None) -> None: ...  # stored with the next save
+
+    def save(self) -> object: ...  # durable when it returns
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +84,8 @@ class Table:
     source: str = ""
     header_row: int = 1
     first_column: int = 1
+    campaign_id: str | None = None  # read from the workbook (property, else defined name)
+    hidden_rows: int = 0  # rows left out because hidden (filter or by hand)
 
     def column_index(self, name: str) -> int | None:
         """Index of the column whose header is ``name`` (exact, then case/space-insensitive)."""
