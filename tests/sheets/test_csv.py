@@ -407,6 +407,16 @@ def test_result_text_that_looks_like_a_formula_gets_an_apostrophe(
     assert read_csv(path).rows[0].values[7] == "'" + error
 
 
+def test_control_characters_in_result_text_are_dropped(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", CONTACTS)
+    writer = CsvResultWriter(path, read_csv(path))
+
+    writer.set(2, RowResult(status="failed", error="bad\x00 body\x1b"))
+    writer.save()
+
+    assert read_csv(path).rows[0].values[7] == "bad body"
+
+
 def test_character_the_encoding_cannot_hold_is_replaced_with_a_warning(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "a.csv", CONTACTS, encoding="cp1252")
     writer = CsvResultWriter(path, read_csv(path))

@@ -7,15 +7,20 @@ patching the sheet XML inside the zip, and :func:`open_writer` picks it whenever
 
 from __future__ import annotations
 
+from .csvfile import read_csv, stream_csv
+from .csvwriter import CsvResultWriter
 from .reader import read_table, stream_table
 from .writer import ResultWriter, RowResult
 from .xmlwriter import XmlResultWriter, open_writer
 
 __all__ = [
+    "CsvResultWriter",
     "ResultWriter",
     "RowResult",
     "XmlResultWriter",
     "open_writer",
+    "read_csv",
     "read_table",
+    "stream_csv",
     "stream_table",
 ]

@@ -20,7 +20,8 @@ Decisions worth knowing:
 - Formula injection: a text result (status, id, error) starting with ``=``, ``+``, ``-``, ``@``,
   tab or carriage return is written with an apostrophe in front (``'=HYPERLINK(...)``), the
   OWASP advice: Excel opening the CSV shows it as text instead of running it. Numbers and times
-  are written by elksxl and never start that way.
+  are written by elksxl and never start that way. Control characters (NUL and the like) are
+  dropped.
 - A character the file's encoding cannot hold (``ł`` in a Windows-1252 file) is written as
   ``?`` and named in :attr:`CsvResultWriter.warnings`; the save never fails on it.
 - ``SMS cost`` uses a decimal comma in a semicolon-separated file (the list separator of
@@ -33,6 +34,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import re
 import stat
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +52,8 @@ _CAMPAIGN: Final = len(RESULT_COLUMNS)  # slot of the campaign id in a row's new
 _TEXT_SLOTS: Final = frozenset({0, 1, 4})  # status, id, error: text from outside
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 _UNSET: Final = object()
+# Control characters other than tab and line breaks: Excel shows them as boxes or stops at NUL.
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _Line = tuple[str, tuple[str, ...] | None, str, int, bool]
 """(head, fields from the cut on or None for a line kept as it is, line end, head field count,
@@ -163,6 +167,7 @@ class CsvResultWriter:
 
     def _field(self, value: str, *, text: bool) -> str:
         """``value`` as a field of this file: neutralised, encodable, quoted when needed."""
+        value = _CONTROL.sub("", value)
         if text and value.startswith(_FORMULA_START):
             value = "'" + value
         try:
