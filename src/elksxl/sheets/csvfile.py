@@ -112,7 +112,7 @@ class Records:
             m = match(text, pos)
             if m is None:
                 raise WorkbookError(
-                    f'line {line_of(text, pos)}: a quoted value is never closed (a " without '
+                    f'line {_line_of(text, pos)}: a quoted value is never closed (a " without '
                     'its closing "): fix the quotes in a text editor, or open the file in '
                     "Excel and save it again",
                     file=file,
@@ -343,7 +343,7 @@ def _byte_line(data: bytes, offset: int) -> int:
     return data.count(newline, 0, offset) + 1
 
 
-def line_of(text: str, offset: int) -> int:
+def _line_of(text: str, offset: int) -> int:
     """The 1-based line of ``text`` that ``offset`` falls on."""
     newline = "\n" if "\n" in text else "\r"
     return text.count(newline, 0, offset) + 1
