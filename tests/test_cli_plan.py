@@ -73,13 +73,13 @@ def test_plan_without_json_prints_a_readable_summary() -> None:
 
 
 def _bad(tmp_path: Path) -> dict[str, tuple[list[str | Path], str]]:
-    text = tmp_path / "contacts.csv"
+    text = tmp_path / "contacts.xlsx"  # a text file with a workbook's name
     text.write_text("Telefon\n0701234567\n")
     old = tmp_path / "old.xls"
     old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
     return {
         "missing file": (["plan", tmp_path / "nope.xlsx", "--message", "x"], "nope.xlsx"),
-        "not a workbook": (["plan", text, "--message", "x"], "contacts.csv"),
+        "not a workbook": (["plan", text, "--message", "x"], "contacts.xlsx"),
         "old xls": (["plan", old, "--message", "x"], ".xlsx"),
         "unknown sheet": (["plan", EXAMPLE, "--sheet", "Nope", "--message", "x"], "Kontakter"),
         "unknown column": (

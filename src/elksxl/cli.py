@@ -13,7 +13,7 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import wraps
 from pathlib import Path
@@ -40,7 +40,7 @@ from .plan import PlanOptions
 from .pricing import to_currency
 from .sheets import open_writer, read_table, stream_table
 from .sheets.files import results_path
-from .table import Table
+from .table import Row, Table
 
 __all__ = ["main"]
 
@@ -97,8 +97,26 @@ def plan_options(func: F) -> F:
         click.argument("workbook", type=click.Path(path_type=Path, dir_okay=True, exists=False)),
         click.option("--sheet", help="Sheet to read (default: the first sheet)."),
         click.option(
+            "--table",
+            "excel_table",
+            help="Excel table to read when the sheet holds several (default: the only one).",
+        ),
+        click.option(
+            "--header-row",
+            type=click.IntRange(min=1),
+            help="Excel row of the header (default: found above the data, titles skipped).",
+        ),
+        click.option(
+            "--include-hidden",
+            is_flag=True,
+            help="Also send to rows hidden by a filter or by hand (left out by default).",
+        ),
+        click.option(
             "--phone-column",
-            help="Header of the column with the numbers (default: found by header or content).",
+            "phone_columns",
+            multiple=True,
+            help="Header of the column with the numbers (default: found by header or content). "
+            "Give it again for a second column: the first non-empty one is used per row.",
         ),
         click.option(
             "--template",
@@ -114,6 +132,21 @@ def plan_options(func: F) -> F:
         ),
         click.option(
             "--mobile-only", is_flag=True, help="Treat numbers that are not mobile as problems."
+        ),
+        click.option(
+            "--allow-landlines",
+            is_flag=True,
+            help="Send to numbers known to be landlines too (they usually cannot receive SMS).",
+        ),
+        click.option(
+            "--one-per-number",
+            is_flag=True,
+            help="One message per number, even when rows sharing it would get different texts.",
+        ),
+        click.option(
+            "--literal",
+            is_flag=True,
+            help="Send {Name}, [Name], %Name% and the like as written (not a placeholder error).",
         ),
         click.option(
             "--smart-encoding",
@@ -150,10 +183,16 @@ class Request:
         self,
         workbook: Path,
         sheet: str | None,
-        phone_column: str | None,
+        excel_table: str | None,
+        header_row: int | None,
+        include_hidden: bool,
+        phone_columns: tuple[str, ...],
         template_path: Path | None,
         message: str | None,
         mobile_only: bool,
+        allow_landlines: bool,
+        one_per_number: bool,
+        literal: bool,
         smart_encoding: bool,
     ) -> None:
         if template_path is None and message is None:
@@ -162,12 +201,18 @@ class Request:
             raise click.UsageError("give either --template or --message, not both")
         self.workbook = workbook
         self.sheet = sheet
+        self.excel_table = excel_table
+        self.header_row = header_row
+        self.include_hidden = include_hidden
         self.template_path = template_path
         self.message = read_template(template_path) if template_path else message or ""
         self.message_name = str(template_path) if template_path else "message"
         self.options = {
-            "phone_column": phone_column,
+            "phone_columns": phone_columns,
             "mobile_only": mobile_only,
+            "allow_landlines": allow_landlines,
+            "one_per_number": one_per_number,
+            "literal": literal,
             "smart_encoding": smart_encoding,
         }
 
@@ -176,8 +221,23 @@ class Request:
 
     def table(self) -> Table:
         """The sheet, with the campaign id of its results file when only that file has one."""
-        table = read_table(self.workbook, self.sheet)
+        table = read_table(
+            self.workbook,
+            self.sheet,
+            table=self.excel_table,
+            header_row=self.header_row,
+            include_hidden=self.include_hidden,
+        )
         return with_results_file_campaign(self.workbook, table)
+
+    def stream(self) -> contextlib.AbstractContextManager[tuple[Table, Iterator[Row]]]:
+        return stream_table(
+            self.workbook,
+            self.sheet,
+            table=self.excel_table,
+            header_row=self.header_row,
+            include_hidden=self.include_hidden,
+        )
 
     def prepare(self, session: Session, *, new_campaign: bool = False) -> Prepared:
         return session.prepare(
@@ -230,7 +290,7 @@ def plan_command(as_json: bool, **kwargs: Any) -> None:
     request, changes = split_request(kwargs)
     with Session(load_settings(**changes)) as session:
         if as_json:
-            with stream_table(request.workbook, request.sheet) as (table, rows):
+            with request.stream() as (table, rows):
                 table = with_results_file_campaign(request.workbook, table)
                 streamed = session.stream_plan(
                     table,

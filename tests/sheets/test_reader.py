@@ -285,15 +285,25 @@ def test_folder_instead_of_file(tmp_path: Path) -> None:
     assert "folder" in _problem(folder)
 
 
-def test_csv_file_is_refused_with_save_as_advice(tmp_path: Path) -> None:
-    for name in ("lista.csv", "lista.txt", "omdöpt.xlsx"):
+def test_a_text_file_named_xlsx_is_refused_with_save_as_advice(tmp_path: Path) -> None:
+    path = tmp_path / "omdöpt.xlsx"
+    path.write_text("Telefon;Namn\n0701234567;Anna\n", encoding="utf-8")
+
+    message = _problem(path)
+
+    assert "text file" in message
+    assert "save it as Excel Workbook (.xlsx)" in message
+
+
+def test_csv_and_txt_files_are_read_as_contact_lists(tmp_path: Path) -> None:
+    for name in ("lista.csv", "lista.txt"):
         path = tmp_path / name
         path.write_text("Telefon;Namn\n0701234567;Anna\n", encoding="utf-8")
 
-        message = _problem(path)
+        table = read_table(path)
 
-        assert "text file" in message
-        assert "save it as Excel Workbook (.xlsx)" in message
+        assert table.header == ("Telefon", "Namn")
+        assert [row.values for row in table.rows] == [("0701234567", "Anna")]
 
 
 def test_empty_file(tmp_path: Path) -> None:
