@@ -301,7 +301,8 @@ def plan_command(as_json: bool, **kwargs: Any) -> None:
                 )
                 write_plan_json(streamed, sys.stdout)
         else:
-            print_prepared(request.prepare(session), str(request.workbook))
+            rate = session.settings.rate_per_minute
+            print_prepared(request.prepare(session), str(request.workbook), rate)
 
 
 @cli.command("sim")
@@ -375,7 +376,7 @@ def send_command(
         session.settings.require_credentials()
         sender = session.require_sender(sender)
         prepared = request.prepare(session, new_campaign=new_campaign)
-        print_prepared(prepared, str(request.workbook))
+        print_prepared(prepared, str(request.workbook), session.settings.rate_per_minute)
         account = asyncio.run(session.account())
         out.print(
             f"46elks account {account.name!r}: balance {to_currency(account.balance):.2f} "
@@ -392,9 +393,11 @@ def send_command(
             out.print("nothing was sent and the workbook was not changed")
             return
         out.print(session.check_balance(prepared, account, force=force))
-        if not prepared.plan.messages:
-            out.print("nothing to send")
-        elif not yes and not confirm(f"Send {len(prepared.plan.messages)} SMS now?"):
+        if not prepared.plan.messages and not prepared.recorded:
+            out.print("nothing to send; the workbook was not changed")
+            return
+        count = len(prepared.plan.messages)
+        if count and not yes and not confirm(f"Send {count} SMS now?"):
             out.print("nothing sent")
             return
         result = run_send(session, prepared, request.workbook, sender, flash, whendelivered)
@@ -549,7 +552,7 @@ def demo_command(templates_dir: Path, template_name: str, out_dir: Path) -> None
             prepared = session.prepare(
                 table, read_template(template), options, message_name=str(template)
             )
-            print_prepared(prepared, str(workbook), shown=3)
+            print_prepared(prepared, str(workbook), 0, shown=3)
             out.print(f"\nsending through the 46elks simulator at {sim.base_url}")
             run_send(session, prepared, workbook, "elksxl", False, None)
         accepted = len(sim.messages())

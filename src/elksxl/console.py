@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -19,6 +20,7 @@ from .campaign import CampaignStatus, Prepared, SendResult, StreamedPlan
 from .plan import Duplicate, Message, Plan, Problem, Tally
 from .pricing import to_currency
 from .sheets import read_table
+from .table import Table
 from .templating import format_value
 
 if TYPE_CHECKING:
@@ -42,54 +44,110 @@ out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
-def print_prepared(prepared: Prepared, source: str, *, shown: int = 5) -> None:
+def print_prepared(prepared: Prepared, source: str, rate: float, *, shown: int = 5) -> None:
     """The plan, then what must be said about the campaign before anything is sent."""
-    print_plan(prepared.plan, source, prepared.table.sheet, shown=shown)
+    print_plan(prepared.plan, prepared.table, source, rate, shown=shown)
     for text in prepared.notice_texts():
         err.print(f"[bold yellow]note:[/] {escape(text)}", markup=True)
 
 
-def print_plan(plan: Plan, source: str, sheet: str, *, shown: int = 5) -> None:
-    currency = plan.currency or ""
-    total = plan.estimated_cost
-    cost = (
-        f"{to_currency(total):.2f} {currency}"
-        if total is not None
-        else f"unknown ({plan.unpriced} without a price; {to_currency(plan.known_cost):.2f}"
-        f" {currency} for the rest)"
-    )
+def print_plan(plan: Plan, table: Table, source: str, rate: float, *, shown: int = 5) -> None:
+    """Everything a person should know before anything is sent."""
     summary = RichTable.grid(padding=(0, 2))
-    summary.add_row("workbook", f"{source} (sheet {sheet!r})")
-    summary.add_row("phone column", plan.phone_column)
-    summary.add_row("rows", str(plan.rows))
+    summary.add_row(
+        "workbook", f"{source} (sheet {table.sheet!r}, header in row {table.header_row})"
+    )
+    phone = plan.phone_column
+    if plan.other_phone_columns:
+        others = ", ".join(repr(c) for c in plan.other_phone_columns)
+        phone += f" (also found: {others}; choose with --phone-column)"
+    summary.add_row("phone column", phone)
+    rows = str(plan.rows)
+    if table.hidden_rows:
+        rows += f" ({table.hidden_rows} hidden rows left out; --include-hidden sends to them)"
+    summary.add_row("rows", rows)
     summary.add_row("recipients", str(len(plan.messages)))
     summary.add_row("SMS parts", str(plan.parts))
-    summary.add_row("estimated cost", cost)
+    summary.add_row("estimated cost", _cost(plan))
+    summary.add_row("time to send", _duration(plan.duration(rate)) if plan.messages else "-")
     summary.add_row("problems", str(len(plan.problems)))
     summary.add_row("duplicates", str(len(plan.duplicates)))
     summary.add_row("already sent", str(len(plan.already_sent)))
     out.print(summary)
     if plan.messages:
-        table = RichTable(title=f"First {min(shown, len(plan.messages))} messages", show_lines=True)
-        for column in ("row", "to", "text", "enc", "parts"):
-            table.add_column(column, overflow="fold")
-        for m in plan.messages[:shown]:
-            enc = m.encoding if not m.ucs2_chars else f"{m.encoding} ({''.join(m.ucs2_chars)})"
-            table.add_row(str(m.row), m.to, m.text, enc, str(m.parts))
-        out.print(table)
-    if plan.problems:
-        table = RichTable(title="Rows that will not be sent")
-        for column in ("row", "column", "value", "reason"):
-            table.add_column(column, overflow="fold")
-        for p in plan.problems[:20]:
-            table.add_row(str(p.row), p.column, "" if p.value is None else str(p.value), p.reason)
-        if len(plan.problems) > 20:
-            table.caption = f"... and {len(plan.problems) - 20} more (use --json for all)"
-        out.print(table)
+        _print_messages(plan, shown)
+    _print_costs(plan)
+    values = {p.row: p.value for p in plan.problems if p.value not in (None, "")}
+    for group in plan.problem_groups():
+        listed = [f"{r} ({values[r]})" if r in values else str(r) for r in group.rows]
+        out.print(f"not sent, {group.reason}: rows {_rows(listed)}")
     if plan.duplicates:
-        rows = ", ".join(f"{d.row} (= row {d.first_row})" for d in plan.duplicates[:10])
-        more = f" and {len(plan.duplicates) - 10} more" if len(plan.duplicates) > 10 else ""
-        out.print(f"duplicates skipped: rows {rows}{more}")
+        rows = ", ".join(f"{d.row} (= row {d.first_row})" for d in plan.duplicates)
+        out.print(f"duplicates skipped (same number and same text): rows {rows}")
+    for shared in plan.shared_numbers:
+        out.print(
+            f"{shared.to} gets {len(shared.rows)} different messages (rows {_rows(shared.rows)});"
+            " --one-per-number sends only the first"
+        )
+
+
+def _cost(plan: Plan) -> str:
+    currency = plan.currency or ""
+    if plan.estimated_cost is not None:
+        return f"{to_currency(plan.estimated_cost):.2f} {currency}"
+    return (
+        f"unknown ({plan.unpriced} without a price; {to_currency(plan.known_cost):.2f}"
+        f" {currency} for the rest)"
+    )
+
+
+def _print_messages(plan: Plan, shown: int) -> None:
+    table = RichTable(title=f"First {min(shown, len(plan.messages))} messages", show_lines=True)
+    for column in ("row", "to", "text", "enc", "parts"):
+        table.add_column(column, overflow="fold")
+    for m in plan.messages[:shown]:
+        enc = m.encoding if not m.ucs2_chars else f"{m.encoding} ({''.join(m.ucs2_chars)})"
+        table.add_row(str(m.row), m.to, m.text, enc, str(m.parts))
+    out.print(table)
+    ucs2 = plan.ucs2_rows
+    if ucs2:
+        out.print(
+            f"{_count(len(ucs2), 'message needs', 'messages need')} UCS-2 (70 characters a "
+            f"part instead of 160): rows {_rows(ucs2, 10)}; --smart-encoding replaces "
+            "look-alike characters"
+        )
+
+
+def _print_costs(plan: Plan) -> None:
+    countries = plan.countries()
+    if len(countries) > 1 or plan.unpriced_rows:
+        for c in countries:
+            cost = "unknown" if c.cost is None else f"{to_currency(c.cost):.2f} {plan.currency}"
+            amount = f"{_count(c.messages, 'message')}, {_count(c.parts, 'part')}"
+            out.print(f"  to {c.country}: {amount}, {cost}")
+    if plan.unpriced_rows:
+        out.print(
+            f"no price for rows {_rows(plan.unpriced_rows)}: pass --prices with their "
+            "destinations, or check with send --dry-run"
+        )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _rows(rows: Sequence[int | str], limit: int = 50) -> str:
+    text = ", ".join(str(r) for r in rows[:limit])
+    return text + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"about {round(minutes)} min"
+    return f"about {minutes / 60:.1f} h"
 
 
 def write_plan_json(streamed: StreamedPlan, stream: TextIO) -> None:
