@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 import typing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,10 +117,26 @@ def test_parts_and_encoding_are_the_plans_measure_of_the_text() -> None:
     assert excel.ELKS_PARTS("€" * 81) == 2  # € is an escaped GSM character: two septets
 
 
-@pytest.mark.parametrize("name", excel.__all__)
+@pytest.mark.parametrize("name", [n for n in excel.__all__ if n.startswith("ELKS_")])
 def test_function_parameters_are_annotated_any_for_the_windows_udf_server(name: str) -> None:
     # xlwings on Windows turns each annotation into the argument's converter; only Any
     # (the default value converter) passes Excel values through unchanged.
     hints = typing.get_type_hints(getattr(excel, name))
     assert set(hints.values()) == {Any}
     assert getattr(excel, name).__name__ == name  # the name Excel shows
+
+
+def test_credentials_come_from_the_xlwings_config_file_unless_the_environment_has_them(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "xlwings.conf"
+    config.write_text(
+        '"INTERPRETER_WIN","C:\\\\Python\\\\python.exe"\n'
+        '"ELKS_USERNAME","u-from-file"\n"ELKS_PASSWORD","secret"\n',
+        encoding="utf-8",
+    )
+    found = excel.user_environ(config)
+    assert found["ELKS_PASSWORD"] == os.environ.get("ELKS_PASSWORD", "secret")
+    assert found["ELKS_USERNAME"] == os.environ.get("ELKS_USERNAME", "u-from-file")
+    assert "INTERPRETER_WIN" not in found or "INTERPRETER_WIN" in os.environ
+    assert excel.user_environ(tmp_path / "missing.conf") == dict(os.environ)
