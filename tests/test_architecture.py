@@ -64,8 +64,7 @@ def test_pure_modules_load_no_io_library_at_run_time() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_xlwings_is_imported_only_by_the_sheet_and_server_adapters() -> None:
-    # excel.py is the desktop Excel surface itself: its functions are xlwings UDFs.
+def test_xlwings_is_imported_only_by_the_sheet_adapters_the_server_and_the_excel_layer() -> None:
     offenders = [
         str(path.relative_to(SRC))
         for path in SRC.rglob("*.py")
@@ -73,6 +72,41 @@ def test_xlwings_is_imported_only_by_the_sheet_and_server_adapters() -> None:
         and any(name.split(".")[0] == "xlwings" for name in imported_modules(path))
     ]
     assert offenders == []
+
+
+def test_no_product_code_uses_xlwings_pro() -> None:
+    """xlwings' pro folder and its server engine need a paid key for commercial use."""
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        for name in imported_modules(path)
+        if name.startswith(("xlwings.pro", "xlwings.server"))
+        or "Book(json=" in path.read_text("utf-8")
+    ]
+    assert offenders == []
+
+
+SENDING_LAYER = ("client", "journal", "sender", "ratelimit", "dryrun", "results")
+
+
+def surfaces() -> list[Path]:
+    found = [SRC / "cli.py", SRC / "console.py", SRC / "excel.py"]
+    found += sorted((SRC / "server").rglob("*.py"))
+    return [path for path in found if path.exists()]
+
+
+@pytest.mark.parametrize("path", surfaces(), ids=lambda p: str(p.relative_to(SRC)))
+def test_surfaces_go_through_the_session_not_the_sending_layer(path: Path) -> None:
+    depth = len(path.relative_to(SRC).parts) - 1
+    prefix = "." * (depth + 1)
+    forbidden = {f"{prefix}{name}" for name in SENDING_LAYER} | {
+        f"elksxl.{name}" for name in SENDING_LAYER
+    }
+    imports = {name for name in imported_modules(path) if name.split(".")[0] in ("", "elksxl")}
+    bad = {
+        name for name in imports if any(name == f or name.startswith(f + ".") for f in forbidden)
+    }
+    assert not bad, f"{path.name} wires the sending layer itself: {bad}"
 
 
 def test_only_the_cli_prints() -> None:

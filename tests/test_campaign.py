@@ -1,4 +1,4 @@
-"""The campaign use case in process: journal, sender and writer together, as surfaces run it."""
+"""The Session writing into a real workbook file while it sends, as `elksxl send` runs it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from elksxl.campaign import CampaignRequest, prepare, send
-from elksxl.client import ElksClient
-from elksxl.journal import Journal, State
-from elksxl.ratelimit import TokenBucket
-from elksxl.sender import SendOptions
+from elksxl.campaign import Session
 from elksxl.sheets import open_writer, read_table
 from elksxl.simulator.testing import SimulatorHandle
 from elksxl.table import STATUS_COLUMN
@@ -41,29 +37,24 @@ def test_results_are_saved_into_the_workbook_while_a_long_run_goes_on(
 ) -> None:
     sim: SimulatorHandle = simulator_factory({"rate_per_minute": 0})  # type: ignore[operator]
     book = contacts(tmp_path / "book.xlsx", 12)
-    prepared = prepare(CampaignRequest(book, message="Hej {{ Namn }}"))
+    # 10 a second: the run takes over a second, with a save every 0.2 s.
+    settings = sim.settings(journal_path=tmp_path / "journal.sqlite3", rate_per_minute=600)
     seen_during_run: list[int] = []
 
-    async def run() -> int:
-        with Journal.open(tmp_path / "journal.sqlite3") as journal:
-            async with ElksClient(sim.settings()) as client:
-                sending = asyncio.create_task(
-                    send(
-                        prepared,
-                        journal=journal,
-                        client=client,
-                        limiter=TokenBucket(600),  # 10 a second: the run takes over a second
-                        options=SendOptions(sender="Elksxl"),
-                        writer=open_writer(book, prepared.table),
-                        save_every=0.2,
-                    )
-                )
-                while not sending.done():
-                    await asyncio.sleep(0.1)
-                    seen_during_run.append(sent_rows(book))
-                result = await sending
-                return result.summary.counts[State.SENT]
+    async def run(session: Session) -> int:
+        table = read_table(book)
+        prepared = session.prepare(table, "Hej {{ Namn }}")
+        sending = asyncio.create_task(
+            session.send(prepared, open_writer(book, table), sender="Elksxl")
+        )
+        while not sending.done():
+            await asyncio.sleep(0.1)
+            seen_during_run.append(sent_rows(book))
+        result = await sending
+        return result.summary.counts["sent"]
 
-    assert asyncio.run(run()) == 12
+    with Session(settings, save_every=0.2) as session:
+        assert asyncio.run(run(session)) == 12
     assert any(0 < seen < 12 for seen in seen_during_run), seen_during_run
     assert sent_rows(book) == 12
+    assert read_table(book).campaign_id is not None

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -497,9 +498,8 @@ def test_an_estimate_above_the_balance_is_refused_unless_forced(
     assert len(sim.messages()) == 3
 
 
-def test_out_of_credits_stops_and_a_run_after_topping_up_sends_the_rest(
-    simulator_factory: Any, tmp_path: Path
-) -> None:
+def test_out_of_credits_exits_3_and_says_so(simulator_factory: Any, tmp_path: Path) -> None:
+    # What is sent and what a top-up resumes is the Session's (tests/test_session.py).
     sim = simulator_factory(FAST)
     book = contacts(tmp_path / "book.xlsx", 10)
     sim.set_balance(sim.username, 3 * 3500 + 1000)  # three 1-part messages to Sweden
@@ -507,19 +507,140 @@ def test_out_of_credits_stops_and_a_run_after_topping_up_sends_the_rest(
     stopped = send(sim, tmp_path, book, "--yes", "--rate", "0", "--force")
 
     assert stopped.returncode == 3, stopped.stderr
-    assert "credits" in stopped.stderr
-    assert len(sim.messages()) == 3
-    rows = results(book)
-    statuses = Counter(r["SMS status"] for r in rows.values())
-    assert statuses == {"sent": 3, "not sent": 7}
-    assert all("credits" in r["SMS error"] for r in rows.values() if r["SMS status"] != "sent")
+    assert "stopped: the 46elks account cannot pay" in stopped.stderr
+    assert Counter(r["SMS status"] for r in results(book).values()) == {"sent": 3, "not sent": 7}
 
-    sim.set_balance(sim.username, 10**9)
-    resumed = send(sim, tmp_path, book, "--yes", "--rate", "0")
 
-    assert resumed.returncode == 0, resumed.stderr
-    assert set(by_recipient(sim)) == {e164(i) for i in range(10)}
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--rate", "nan"], {}),
+        (["--rate", "-5"], {}),
+        ([], {"ELKSXL_RATE": "nan"}),
+        ([], {"ELKSXL_RATE": "-1"}),
+    ],
+)
+def test_a_rate_that_is_not_a_usable_number_is_refused_before_anything_happens(
+    simulator_factory: Any, tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
+    sim = simulator_factory(FAST)
+    book = contacts(tmp_path / "book.xlsx", 3)
+    original = book.read_bytes()
+
+    result = send(sim, tmp_path, book, "--yes", *args, env=environment(sim, tmp_path, **env))
+
+    assert result.returncode == 2, result.stderr
+    assert "messages per minute" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "recipients" not in result.stdout  # refused before the plan was even shown
+    assert sim.stats()["requests"] == 0
+    assert book.read_bytes() == original
+
+
+def test_answering_no_at_the_prompt_sends_nothing_and_is_not_an_error(
+    simulator_factory: Any, tmp_path: Path
+) -> None:
+    sim = simulator_factory(FAST)
+    book = contacts(tmp_path / "book.xlsx", 3)
+    original = book.read_bytes()
+    leader, follower = os.openpty()  # a terminal, as a person at the keyboard has
+    try:
+        run = subprocess.Popen(
+            command(book, "--message", "Hej", "--rate", "0"),
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(sim, tmp_path),
+        )
+        os.write(leader, b"n\n")
+        out, err = run.communicate(timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+    assert run.returncode == 0, err
+    assert "Send 3 SMS now?" in err
+    assert "nothing sent" in out
+    assert "error" not in err
+    assert sim.messages() == []
+    assert book.read_bytes() == original
+
+
+def test_a_journal_that_cannot_be_opened_stops_before_sending_and_says_so(
+    simulator_factory: Any, tmp_path: Path
+) -> None:
+    sim = simulator_factory(FAST)
+    book = contacts(tmp_path / "book.xlsx", 3)
+    folder = tmp_path / "not-a-file"
+    folder.mkdir()
+    env = environment(sim, tmp_path, ELKSXL_JOURNAL=str(folder))
+
+    result = send(sim, tmp_path, book, "--yes", "--rate", "0", env=env)
+
+    assert result.returncode == 3, result.stderr
+    assert "journal" in result.stderr
+    assert sim.messages() == []
+
+
+# -- campaigns belong to their workbook -------------------------------------------------------
+
+
+def test_a_fresh_copy_at_the_same_path_gets_the_second_message_and_says_so_truthfully(
+    simulator_factory: Any, tmp_path: Path
+) -> None:
+    sim = simulator_factory(FAST)
+    clean = contacts(tmp_path / "clean.xlsx", 10)
+    book = tmp_path / "book.xlsx"
+    shutil.copyfile(clean, book)
+    first = send(sim, tmp_path, book, "--yes", "--rate", "0", message="Påminnelse {{ Namn }}")
+    assert first.returncode == 0, first.stderr
+
+    shutil.copyfile(clean, book)  # the clean example over the same path, a new message
+    plan = subprocess.run(
+        [sys.executable, "-m", "elksxl", "plan", str(book), "--message", "Faktura {{ Namn }}"],
+        capture_output=True,
+        text=True,
+        env=environment(sim, tmp_path),
+    )
+    second = send(sim, tmp_path, book, "--yes", "--rate", "0", message="Faktura {{ Namn }}")
+
+    assert re.search(r"already sent\s+0", plan.stdout), plan.stdout
+    assert second.returncode == 0, second.stderr
+    assert re.search(r"│ sent\s*│\s*10 │", second.stdout), second.stdout
+    invoices = [m for m in sim.messages() if m["message"].startswith("Faktura")]
+    assert sorted(m["to"] for m in invoices) == sorted(e164(i) for i in range(10))
     assert {r["SMS status"] for r in results(book).values()} == {"sent"}
+
+
+def test_a_changed_message_is_announced_before_sending(
+    simulator_factory: Any, tmp_path: Path
+) -> None:
+    sim = simulator_factory(FAST)
+    book = contacts(tmp_path / "book.xlsx", 3)
+    assert send(sim, tmp_path, book, "--yes", "--rate", "0").returncode == 0
+    wb = load_workbook(book)
+    wb["Kontakter"].append(["Ny", number(50), "Luleå"])
+    wb.save(book)
+
+    planned = subprocess.run(
+        [sys.executable, "-m", "elksxl", "plan", str(book), "--message", "Nytt {{ Namn }}"],
+        capture_output=True,
+        text=True,
+        env=environment(sim, tmp_path),
+    )
+    changed = send(sim, tmp_path, book, "--yes", "--rate", "0", message="Nytt {{ Namn }}")
+    renewed = send(
+        sim, tmp_path, book, "--yes", "--rate", "0", "--new-campaign", message="Nytt {{ Namn }}"
+    )
+
+    assert changed.returncode == 0, changed.stderr
+    assert "the message differs" in changed.stderr
+    assert "the message differs" in planned.stderr  # told by the plan, before any send
+    assert "a new campaign" in renewed.stderr
+    news = Counter(m["to"] for m in sim.messages() if m["message"].startswith("Nytt"))
+    # The new row got it on the first run; --new-campaign then sent it to every valid row.
+    assert news == {**{e164(i): 1 for i in range(3)}, e164(50): 2}
 
 
 def test_a_wrong_password_stops_before_anything_is_sent(
@@ -544,7 +665,7 @@ def test_a_wrong_password_stops_before_anything_is_sent(
 
 
 @pytest.mark.slow
-def test_a_killed_run_resumes_and_every_recipient_gets_exactly_one_message(
+def test_a_killed_run_renamed_resumes_and_every_recipient_gets_exactly_one_message(
     simulator_factory: Any, tmp_path: Path
 ) -> None:
     sim = simulator_factory(FAST)
@@ -567,6 +688,9 @@ def test_a_killed_run_resumes_and_every_recipient_gets_exactly_one_message(
     killed_after = len(sim.messages())
     assert 10 <= killed_after < count, "the run finished before it was killed"
     assert read_table(book).rows  # whole and readable after the kill
+    renamed = book.with_name("Kunder december.xlsx")  # the campaign travels with the file
+    book.rename(renamed)
+    book = renamed
 
     resume = subprocess.Popen(
         command(book, *args, "--rate", "0"),

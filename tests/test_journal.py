@@ -108,6 +108,80 @@ def test_reopening_an_existing_journal_keeps_the_schema_version(journal_path: Pa
     raw.close()
 
 
+# The schema of version 1 as it shipped, so the test does not depend on today's migrations.
+V1_SCHEMA = """
+CREATE TABLE campaigns (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, sheet TEXT NOT NULL, sender TEXT NOT NULL,
+    options TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE messages (
+    key TEXT PRIMARY KEY,
+    campaign TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    "row" INTEGER NOT NULL, "to" TEXT NOT NULL, text TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('planned', 'in_flight', 'sent', 'rejected',
+        'unknown', 'delivered', 'failed', 'not_sent')),
+    attempts INTEGER NOT NULL DEFAULT 0, elks_id TEXT UNIQUE, parts INTEGER, cost INTEGER,
+    error TEXT, planned_at TEXT NOT NULL, attempted_at TEXT, settled_at TEXT,
+    delivered_at TEXT, updated_at TEXT NOT NULL
+);
+CREATE INDEX messages_campaign_state ON messages (campaign, state);
+CREATE INDEX messages_campaign_row ON messages (campaign, "row");
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_journal_is_migrated_and_keeps_every_message(journal_path: Path) -> None:
+    at = AT.isoformat(timespec="microseconds")
+    messages = [
+        (2, "+46701234567", "Hej Anna", "sent", "s1", 1, 3500),
+        (3, "+46701234568", "Hej Bo", "unknown", None, 1, None),
+        (4, "+46701234569", "Hej Cecilia", "planned", None, 0, None),
+    ]
+    raw = sqlite3.connect(journal_path)
+    raw.executescript(V1_SCHEMA)
+    with raw:
+        raw.execute(
+            "INSERT INTO campaigns VALUES (?, 'old.xlsx', 'Kunder', 'MyShop', ?, ?, ?)",
+            (CAMPAIGN, '{"rate": 60}', at, at),
+        )
+        raw.executemany(
+            'INSERT INTO messages (key, campaign, "row", "to", text, state, elks_id, attempts,'
+            " cost, planned_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (message_key(CAMPAIGN, row, to, text), CAMPAIGN, row, to, text, *rest, at, at)
+                for row, to, text, *rest in messages
+            ],
+        )
+    raw.close()
+
+    with Journal.open(journal_path) as journal:
+        campaign = journal.campaign(CAMPAIGN)
+        entries = journal.entries(CAMPAIGN)
+        journal.ensure_campaign(
+            CAMPAIGN, source="old.xlsx", sheet="Kunder", sender="MyShop", options={}, currency="SEK"
+        )
+        recorded = journal.campaign(CAMPAIGN)
+
+    assert campaign is not None
+    assert (campaign.source, dict(campaign.options), campaign.created_at) == (
+        "old.xlsx",
+        {"rate": 60},
+        AT,
+    )
+    assert (campaign.currency, campaign.message) == (None, None)
+    assert [(e.row, e.to, e.text, e.state, e.elks_id, e.attempts, e.cost) for e in entries] == [
+        (row, to, text, State(state), *rest) for row, to, text, state, *rest in messages
+    ]
+    assert [e.key for e in entries] == [message_key(CAMPAIGN, *m[:3]) for m in messages]
+    assert recorded is not None
+    assert recorded.currency == "SEK"
+    raw = sqlite3.connect(journal_path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    finally:
+        raw.close()
+
+
 def test_open_refuses_a_journal_from_a_newer_elksxl(journal_path: Path) -> None:
     Journal.open(journal_path).close()
     raw = sqlite3.connect(journal_path)
@@ -215,6 +289,37 @@ def test_ensure_campaign_refreshes_details_and_keeps_the_creation_time(journal: 
     assert (again.id, again.sender, dict(again.options)) == (CAMPAIGN, "Other", {"rate": 50})
     assert again.created_at == first.created_at
     assert again.updated_at >= first.updated_at
+
+
+def test_campaign_records_currency_and_message_when_given_and_keeps_them_otherwise(
+    journal: Journal,
+) -> None:
+    fresh = journal.campaign(CAMPAIGN)
+    assert fresh is not None
+    assert (fresh.currency, fresh.message) == (None, None)
+
+    journal.ensure_campaign(
+        CAMPAIGN, source="book.xlsx", sheet="Kunder", sender="MyShop", options={}, currency="SEK"
+    )
+    journal.ensure_campaign(
+        CAMPAIGN, source="book.xlsx", sheet="Kunder", sender="MyShop", options={}, message="Hej {x}"
+    )
+    journal.ensure_campaign(
+        CAMPAIGN, source="book.xlsx", sheet="Kunder", sender="MyShop", options={}
+    )
+    kept = journal.campaign(CAMPAIGN)
+    assert kept is not None
+    assert (kept.currency, kept.message) == ("SEK", "Hej {x}")
+
+    journal.ensure_campaign(
+        CAMPAIGN, source="b", sheet="S", sender="MyShop", options={}, currency="EUR", message="Hi"
+    )
+    (updated,) = journal.campaigns()
+    assert (updated.currency, updated.message) == ("EUR", "Hi")
+
+
+def test_campaign_is_none_for_an_id_the_journal_lacks(journal: Journal) -> None:
+    assert journal.campaign("no-such-campaign") is None
 
 
 def test_campaigns_are_listed_oldest_first(journal: Journal) -> None:

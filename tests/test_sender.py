@@ -32,8 +32,8 @@ from elksxl.sender import (
     Sender,
     SendOptions,
     SendSummary,
-    _Writer,
 )
+from elksxl.sender.writer import JournalWriter
 from elksxl.simulator.testing import SimulatorHandle
 
 StartSimulator = Callable[..., SimulatorHandle]
@@ -372,7 +372,7 @@ def test_concurrent_journal_writes_share_commits_and_each_is_committed_when_awai
 ) -> None:
     workers, per_worker = 16, 4
     keys = [message_key(CAMPAIGN, m.row, m.to, m.text) for m in plan(journal, workers * per_worker)]
-    writer = _Writer(journal.path)
+    writer = JournalWriter(journal.path)
     seen_committed: list[State] = []
 
     async def work(mine: list[str]) -> None:
@@ -407,7 +407,7 @@ def test_a_refused_write_fails_only_its_own_caller_in_a_shared_commit(journal: J
     keys = [message_key(CAMPAIGN, m.row, m.to, m.text) for m in plan(journal, 16)]
     journal.mark_in_flight(keys[5])
     journal.mark_rejected(keys[5], "no")
-    writer = _Writer(journal.path)
+    writer = JournalWriter(journal.path)
 
     async def go() -> list[int | BaseException]:
         try:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Self
+
+import platformdirs
 
 from .errors import ConfigError
 
@@ -14,6 +18,8 @@ __all__ = [
     "DEFAULT_RATE_PER_MINUTE",
     "Secret",
     "Settings",
+    "check_rate",
+    "default_journal_path",
     "validate_sender",
 ]
 
@@ -60,6 +66,21 @@ def validate_sender(sender: str) -> str:
     )
 
 
+def check_rate(rate: float, *, source: str = "the rate") -> float:
+    """``rate`` if it is a usable number of messages per minute (0: no limit), else ConfigError."""
+    if not math.isfinite(rate) or rate < 0:
+        raise ConfigError(
+            f"{source} must be a number of messages per minute, 0 or more (0: no limit), "
+            f"not {rate!r}"
+        )
+    return rate
+
+
+def default_journal_path() -> Path:
+    """journal.sqlite3 under the user's state directory."""
+    return Path(platformdirs.user_state_dir("elksxl")) / "journal.sqlite3"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, in one frozen object. Build it with :meth:`from_env`."""
@@ -72,6 +93,11 @@ class Settings:
     rate_per_minute: float = DEFAULT_RATE_PER_MINUTE
     timeout: float = 15.0
     token: Secret = field(default_factory=lambda: Secret(""))
+    journal_path: Path = field(default_factory=default_journal_path)
+    prices_path: Path | None = None  # None: the packaged example prices
+
+    def __post_init__(self) -> None:
+        check_rate(self.rate_per_minute)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Self:
@@ -87,6 +113,8 @@ class Settings:
             raise ConfigError(
                 f"ELKSXL_RATE={rate!r} is not a number of messages per minute"
             ) from None
+        check_rate(rate_value, source=f"ELKSXL_RATE={rate!r}")
+        journal = environ.get("ELKSXL_JOURNAL")
         return cls(
             username=environ.get("ELKS_USERNAME", ""),
             password=Secret(environ.get("ELKS_PASSWORD", "")),
@@ -95,10 +123,13 @@ class Settings:
             region=(environ.get("ELKSXL_REGION") or "SE").upper(),
             rate_per_minute=rate_value,
             token=Secret(environ.get("ELKSXL_TOKEN", "")),
+            journal_path=Path(journal) if journal else default_journal_path(),
         )
 
     def with_changes(self, **changes: object) -> Self:
-        """A copy with some fields replaced (None values are ignored)."""
+        """A copy with some fields replaced (None values are ignored); checked like the original."""
+        if isinstance(changes.get("region"), str):
+            changes["region"] = str(changes["region"]).upper()
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
 
     def require_credentials(self) -> None:

@@ -4,7 +4,11 @@
     ├── InputError              bad input: name file/sheet/row, send nothing (.file .sheet .row)
     │   ├── ConfigError         missing credentials, invalid sender, bad settings
     │   ├── WorkbookError       missing/unreadable workbook, unknown sheet or column
-    │   └── TemplateError       template syntax, unknown placeholder
+    │   ├── TemplateError       template syntax, unknown placeholder
+    │   ├── BalanceError        the estimate exceeds the account balance (nothing sent)
+    │   └── NotACampaignError   the workbook has no campaign in the journal
+    ├── JournalError            the journal cannot be opened or written: stop, send nothing
+    │   └── IllegalTransitionError  a state change the journal forbids (.key .state .operation)
     ├── ApiError                46elks answered with an error (.status_code .body)
     │   ├── RejectedError       this message was refused: mark the row, go on
     │   ├── StopCampaignError   stop the whole campaign
@@ -26,10 +30,14 @@ from __future__ import annotations
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BalanceError",
     "ConfigError",
     "ConnectionLostError",
     "ElksxlError",
+    "IllegalTransitionError",
     "InputError",
+    "JournalError",
+    "NotACampaignError",
     "NotReachedError",
     "OutOfCreditsError",
     "RateLimitedError",
@@ -89,6 +97,38 @@ class WorkbookError(InputError):
 
 class TemplateError(InputError):
     """The message template is invalid or uses a placeholder with no column."""
+
+
+class BalanceError(InputError):
+    """The estimated cost exceeds the account balance: top up, or send anyway on purpose."""
+
+
+class NotACampaignError(InputError):
+    """The workbook has no campaign in this journal: nothing was sent from it."""
+
+
+class JournalError(ElksxlError):
+    """The journal cannot be opened or written, or refused what was asked of it.
+
+    The campaign must stop and nothing may be sent: the journal is what proves a message was
+    not sent before, and a send it cannot record could be repeated by the next run. Not a
+    per-row failure; fix the cause the message names (disk, permissions, another elksxl
+    version) and run again.
+    """
+
+
+class IllegalTransitionError(JournalError):
+    """A ``mark_*`` call asked for a state change the journal's state machine forbids.
+
+    Nothing changed. ``state`` is the message's state (an ``elksxl.journal.State``) when
+    asked; ``operation`` the refused call.
+    """
+
+    def __init__(self, message: str, *, key: str, state: str, operation: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.state = state
+        self.operation = operation
 
 
 class UnknownOutcomeError(ElksxlError):

@@ -73,6 +73,7 @@ class PlanOptions:
     region: str = "SE"
     mobile_only: bool = False
     smart_encoding: bool = False
+    skip_sent: bool = True  # False: rows marked sent are planned again (a new campaign)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +341,7 @@ def iter_plan(
         phone_index = find_phone_column(table, options.phone_column, head)
         rows = chain(head, rows)
     phone_header = table.header[phone_index]
-    status_index = table.column_index(STATUS_COLUMN)
+    status_index = table.column_index(STATUS_COLUMN) if options.skip_sent else None
     first_row_of: dict[str, int] = {}
     measure = _Measurer(options.smart_encoding)
 

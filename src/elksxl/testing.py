@@ -1,4 +1,5 @@
-"""Test helpers shipped for users of elksxl (like ``structlog.testing``): a virtual clock.
+"""Test helpers shipped for users of elksxl (like ``structlog.testing``): a virtual clock, and a
+results sink that keeps what a campaign writes in memory.
 
 ``FakeClock`` satisfies :class:`elksxl.ratelimit.Clock`, so rate limits, pauses and retry
 delays can be tested exactly and instantly::
@@ -16,10 +17,53 @@ delays can be tested exactly and instantly::
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 import itertools
 
-__all__ = ["FakeClock"]
+from .table import RowResult
+
+__all__ = ["FakeClock", "MemorySink"]
+
+
+class MemorySink:
+    """A :class:`~elksxl.table.ResultSink` in memory: what was set, and what was saved.
+
+    ``saved`` and ``saved_campaign_id`` are what a reopened workbook would show; ``pending``
+    what a crash before the next save would lose. A field left None keeps the saved value.
+    """
+
+    def __init__(self, campaign_id: str | None = None) -> None:
+        self.pending: dict[int, RowResult] = {}
+        self.saved: dict[int, RowResult] = {}
+        self.campaign_id = campaign_id
+        self.saved_campaign_id = campaign_id
+        self.saves = 0
+
+    def set(self, row: int, result: RowResult) -> None:
+        self.pending[row] = _merge(self.pending.get(row), result)
+
+    def set_campaign_id(self, campaign_id: str | None) -> None:
+        self.campaign_id = campaign_id
+
+    def save(self) -> dict[int, RowResult]:
+        for row, result in self.pending.items():
+            self.saved[row] = _merge(self.saved.get(row), result)
+        self.pending = {}
+        self.saved_campaign_id = self.campaign_id
+        self.saves += 1
+        return self.saved
+
+    def statuses(self) -> dict[int, str | None]:
+        """Excel row -> the saved ``SMS status``."""
+        return {row: result.status for row, result in sorted(self.saved.items())}
+
+
+def _merge(old: RowResult | None, new: RowResult) -> RowResult:
+    if old is None:
+        return new
+    changes = {f.name: getattr(new, f.name) for f in dataclasses.fields(new)}
+    return dataclasses.replace(old, **{k: v for k, v in changes.items() if v is not None})
 
 
 class FakeClock:

@@ -14,48 +14,67 @@ styles, so 100,000 rows take well under a second. What a cell becomes:
 - merged cells: only the top-left cell holds the value, as in Excel's own cell references.
   A merged header spanning several columns names the first of them; the others get ``""``.
 
-The header is the first non-empty row. Header texts are stripped; blank ones become ``""``
-(no placeholder can name them); two columns with the same header are an error. Fully empty
-rows are skipped wherever they are, and every Row keeps its real Excel row number. A header
-with nothing below it is a table without rows, not an error. With no sheet named, the first
-visible worksheet is read.
+Which rows: the header is found as :mod:`elksxl.sheets.start` says (an Excel table's header,
+the row named, else the first non-empty row below any title rows). Header texts are stripped;
+blank ones become ``""`` (no placeholder can name them); two columns with the same header are
+an error. Fully empty rows are skipped wherever they are, and every Row keeps its real Excel
+row number. Rows hidden by a filter or by hand are left out (and counted in
+``Table.hidden_rows``) unless asked for. A header with nothing below it is a table without
+rows, not an error. With no sheet named, the first visible worksheet is read. The campaign id
+stored in the workbook is read into ``Table.campaign_id``.
 """
 
 from __future__ import annotations
 
-import re
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 from python_calamine import SheetVisibleEnum as Visible
 
 from ..errors import WorkbookError
-from ..table import Cell, Row, Table
-from .files import check_workbook_file, column_letter, damaged, password_protected
+from ..table import Row, Table
+from .files import check_workbook_file, damaged, password_protected
+from .layout import ExcelTable, SheetLayout, read_layout
+from .start import Where, start_table
+from .values import header_text
 
-__all__ = ["header_text", "read_table"]
-
-# Text that is only digits and phone punctuation, with enough digits to be a phone number.
-_PHONE_LIKE = re.compile(r"[+(]?\d[\d\s().\-/]{5,}\d")
+__all__ = ["header_text", "read_table", "stream_table"]
 
 
-def read_table(path: Path, sheet: str | None = None) -> Table:
+def read_table(
+    path: Path,
+    sheet: str | None = None,
+    *,
+    header_row: int | None = None,
+    table: str | None = None,
+    include_hidden: bool = False,
+) -> Table:
     """Read ``sheet`` (the first visible worksheet unless named) of the workbook at ``path``.
 
+    ``header_row`` names the header's Excel row instead of finding it; ``table`` names the
+    Excel table to read when the sheet holds several; ``include_hidden`` keeps hidden rows.
     Raises WorkbookError for every file, sheet or header problem, naming the file and saying
     what to do.
     """
-    with stream_table(path, sheet) as (table, rows):
-        return replace(table, rows=list(rows))
+    with stream_table(
+        path, sheet, header_row=header_row, table=table, include_hidden=include_hidden
+    ) as (found, rows):
+        return replace(found, rows=list(rows))
 
 
 @contextmanager
-def stream_table(path: Path, sheet: str | None = None) -> Iterator[tuple[Table, Iterator[Row]]]:
+def stream_table(
+    path: Path,
+    sheet: str | None = None,
+    *,
+    header_row: int | None = None,
+    table: str | None = None,
+    include_hidden: bool = False,
+) -> Iterator[tuple[Table, Iterator[Row]]]:
     """Like :func:`read_table`, but the rows come one at a time from an iterator.
 
     The yielded Table has the header and no rows; the iterator is valid inside the ``with``
@@ -68,11 +87,67 @@ def stream_table(path: Path, sheet: str | None = None) -> Iterator[tuple[Table, 
         with CalamineWorkbook.from_path(path) as book:
             name = _pick_sheet(book, sheet, path)
             raw = book.get_sheet_by_name(name)
-            yield _start_table(iter(raw.iter_rows()), raw.end, sheet=name, source=str(path))
+            layout = _layout(path, name)
+            where = Where(
+                sheet=name,
+                source=str(path),
+                header_row=header_row,
+                excel_table=_pick_excel_table(layout.tables, table, path, name),
+                merged_rows=frozenset(
+                    r0 + 1 for (r0, c0), (_, c1) in raw.merged_cell_ranges or () if c1 > c0
+                ),
+            )
+            found, rows = start_table(iter(raw.iter_rows()), raw.end, where)
+            hidden = frozenset() if include_hidden else layout.hidden
+            last = where.excel_table.last_data_row if where.excel_table else None
+            count = sum(1 for r in hidden if r > found.header_row and (last is None or r <= last))
+            found = replace(found, campaign_id=layout.campaign_id, hidden_rows=count)
+            yield found, (row for row in rows if row.number not in hidden) if hidden else rows
     except PasswordError as e:
         raise password_protected(path) from e
     except CalamineError as e:
         raise damaged(path, e) from e
+
+
+def _layout(path: Path, sheet: str) -> SheetLayout:
+    try:
+        return read_layout(path, sheet)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise damaged(path, e) from e
+
+
+def _pick_excel_table(
+    tables: Sequence[ExcelTable], wanted: str | None, path: Path, sheet: str
+) -> ExcelTable | None:
+    if wanted is not None:
+        for candidate in tables:
+            if candidate.name.casefold() == wanted.strip().casefold():
+                return _usable(candidate, path, sheet)
+        listed = ", ".join(repr(t.name) for t in tables) or "none"
+        raise WorkbookError(
+            f"there is no Excel table named {wanted!r} on this sheet; its tables are: {listed}",
+            file=str(path),
+            sheet=sheet,
+        )
+    if len(tables) > 1:
+        listed = ", ".join(repr(t.name) for t in tables)
+        raise WorkbookError(
+            f"the sheet holds several Excel tables ({listed}): name the one to send to",
+            file=str(path),
+            sheet=sheet,
+        )
+    return _usable(tables[0], path, sheet) if tables else None
+
+
+def _usable(table: ExcelTable, path: Path, sheet: str) -> ExcelTable:
+    if table.header_rows < 1:
+        raise WorkbookError(
+            f"the Excel table {table.name!r} has no header row: turn on its Header Row "
+            "(Table Design) so its columns have names",
+            file=str(path),
+            sheet=sheet,
+        )
+    return table
 
 
 def _pick_sheet(book: CalamineWorkbook, wanted: str | None, path: Path) -> str:
@@ -100,150 +175,3 @@ def _pick_sheet(book: CalamineWorkbook, wanted: str | None, path: Path) -> str:
             sheet=wanted,
         )
     return wanted
-
-
-def _start_table(
-    rows: Iterator[Sequence[Any]], end: tuple[int, int] | None, *, sheet: str, source: str
-) -> tuple[Table, Iterator[Row]]:
-    # python-calamine yields rows from row 1 down to the last used row (and columns from the
-    # first used one), so the count of rows read is the Excel row number; _data checks that
-    # the count ends at the used range's last row, so a library change cannot shift numbers.
-    convert = _Converter()
-    for count, raw in enumerate(rows, start=1):
-        values = convert.row(raw)
-        if values.count(None) == len(values):
-            continue
-        if end is None:
-            break
-        first_column = end[1] + 2 - len(values)
-        names = _header_names(values, count, first_column, sheet=sheet, source=source)
-        table = Table(
-            header=names,
-            rows=(),
-            sheet=sheet,
-            source=source,
-            header_row=count,
-            first_column=first_column,
-        )
-        return table, _data(rows, convert, count, end[0] + 1)
-    raise WorkbookError(
-        "the sheet is empty: put a header row (such as Telefon, Förnamn) in row 1 "
-        "and one recipient per row below it",
-        file=source,
-        sheet=sheet,
-    )
-
-
-def _data(
-    rows: Iterator[Sequence[Any]], convert: _Converter, header_row: int, last_row: int
-) -> Iterator[Row]:
-    count = header_row
-    for count, raw in enumerate(rows, start=header_row + 1):
-        values = convert.row(raw)
-        if values.count(None) != len(values):
-            yield Row(count, values)
-    if count != last_row:
-        raise WorkbookError(
-            f"read {count} rows where the sheet uses {last_row}: the reading library changed "
-            "how it numbers rows; please report this"
-        )
-
-
-class _Converter:
-    """Turns calamine rows into tuples of Cells, sharing equal strings and dates.
-
-    Names, towns and message texts repeat across thousands of rows; one shared object per
-    distinct value saves about a third of the memory of a large table.
-    """
-
-    def __init__(self) -> None:
-        self._shared: dict[Any, Any] = {}
-
-    def row(self, raw: Sequence[Any]) -> tuple[Cell, ...]:
-        share = self._shared.setdefault
-        # One comprehension, no call per cell in the common cases: this loop runs for every
-        # cell of the sheet.
-        cells: list[Any] = [
-            (
-                None
-                if v == ""
-                else (share(v, v) if v.__class__ in _SHARED else v)
-                if v.__class__ in _KNOWN
-                else _odd(v)
-            )
-            for v in raw
-        ]
-        return tuple(cells)
-
-
-# Exact classes: True == 1 == 1.0 as dict keys, so numbers must never be shared.
-_SHARED = frozenset({str, date})
-_KNOWN = frozenset({str, date, float, int, bool, datetime, time})
-
-
-def _odd(value: object) -> Cell:
-    if isinstance(value, timedelta):
-        if timedelta(0) <= value < timedelta(days=1):
-            return (datetime.min + value).time()
-        seconds = int(value.total_seconds())
-        sign = "-" if seconds < 0 else ""
-        hours, rest = divmod(abs(seconds), 3600)
-        return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
-    if isinstance(value, str | int | float | bool | datetime | date | time):
-        return value  # a subclass of a plain type
-    return str(value)
-
-
-def _header_names(
-    cells: Sequence[Cell], row: int, first_column: int, *, sheet: str, source: str
-) -> tuple[str, ...]:
-    if _looks_like_data(cells):
-        raise WorkbookError(
-            f"row {row} looks like data, not a header: insert a header row above it that names "
-            "the columns, such as Telefon, Förnamn",
-            file=source,
-            sheet=sheet,
-            row=row,
-        )
-    names = tuple(header_text(v) for v in cells)
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if not name:
-            continue
-        if name in seen:
-            first = f"{column_letter(first_column + seen[name])}{row}"
-            second = f"{column_letter(first_column + i)}{row}"
-            raise WorkbookError(
-                f"two columns have the header {name!r} ({first} and {second}): "
-                "rename one of them so each column has its own name",
-                file=source,
-                sheet=sheet,
-                row=row,
-            )
-        seen[name] = i
-    return names
-
-
-def header_text(value: object) -> str:
-    """The header text of a cell value: stripped text; whole numbers without ``.0``."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime) and value.time() == time(0):
-        value = value.date()  # openpyxl reads a date cell as midnight, calamine as a date
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _looks_like_data(cells: Sequence[Cell]) -> bool:
-    words = [v for v in cells if isinstance(v, str) and v.strip()]
-    if not words or all(_PHONE_LIKE.fullmatch(w.strip()) for w in words):
-        return True
-    # A phone number anywhere in the row means the first recipient, not a column name.
-    return any(
-        (isinstance(v, str) and _PHONE_LIKE.fullmatch(v.strip()))
-        or (isinstance(v, int | float) and not isinstance(v, bool) and abs(v) >= 1_000_000)
-        for v in cells
-    )

@@ -2,7 +2,9 @@
 
 :class:`ResultWriter` loads the workbook once with openpyxl (formulas stay formulas, macros and
 external links are kept), finds or creates the result columns, writes only their cells, and
-saves as often as asked, each time by replacing the file in one step.
+saves as often as asked, each time by replacing the file in one step (see
+:mod:`elksxl.sheets.saving`). Column placement is shared with the XML writer
+(:mod:`elksxl.sheets.columns`).
 
 Decisions worth knowing:
 
@@ -23,6 +25,8 @@ Decisions worth knowing:
 - openpyxl cannot keep everything: it drops cached formula results (Excel recalculates on
   open, but a headless re-read sees those cells empty), shapes, and, without Pillow, images.
   Its warnings are kept in :attr:`ResultWriter.warnings` for the caller to show.
+- :meth:`ResultWriter.set_campaign_id` stores the campaign id as the custom document property
+  ``elksxl campaign`` with the next save, keeping the user's other custom properties.
 """
 
 from __future__ import annotations
@@ -31,28 +35,19 @@ import gc
 import importlib.util
 import io
 import re
-import stat
 import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import WorkbookError
-from ..table import Table
-from .files import (
-    MACRO_SUFFIXES,
-    atomic_save,
-    check_workbook_file,
-    column_letter,
-    damaged,
-    is_read_only,
-    lock_file,
-    results_path,
-)
+from ..table import CAMPAIGN_PROPERTY, RowResult, Table
+from .columns import place_columns
+from .files import MACRO_SUFFIXES, atomic_save, check_workbook_file, damaged
+from .layout import outside_table
+from .saving import WorkbookWriter
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
@@ -61,154 +56,46 @@ if TYPE_CHECKING:
 __all__ = ["ResultWriter", "RowResult"]
 
 
-@dataclass(frozen=True, slots=True)
-class RowResult:
-    """What to write into one row's result columns; None leaves a cell unchanged."""
-
-    status: str | None = None
-    sms_id: str | None = None
-    parts: int | None = None
-    cost: float | None = None
-    error: str | None = None
-    sent_at: datetime | None = None
-    delivered_at: datetime | None = None
-
-
-class ResultWriter:
-    """Holds one workbook open in memory, writes result cells, saves atomically on request."""
+class ResultWriter(WorkbookWriter):
+    """Holds one workbook open in openpyxl, writes result cells, saves atomically on request."""
 
     def __init__(self, path: Path, table: Table) -> None:
+        super().__init__(path, table.header_row)
         # openpyxl is imported here, not at module level: it costs ~25 MB and 0.2 s, and runs
         # that only read (plan, preview) must not pay for it.
-        from .columns import Filler, place_columns
+        from .pyxlsheet import Filler, create_columns, excel_table, sheet_facts, widen
 
-        self.path = Path(path)
-        self._header_row = table.header_row
-        # Taken before loading, so a change made while we load also counts as someone else's.
-        self._stamp = _stamp(self.path)
         self._book, self._warnings = _load(self.path)
-        self._sheet = _find_sheet(self._book, table, self.path)
-        self._columns = place_columns(self._sheet, table, self.path)
-        self._filler = Filler(self._sheet, self._columns)
-        self._target = self.path
-        self._reason: str | None = None
+        sheet = _find_sheet(self._book, table, self.path)
+        listed = excel_table(sheet, table)
+        placement = place_columns(sheet_facts(sheet, table, listed), table, self.path)
+        create_columns(sheet, placement, table)
+        if listed is not None:
+            widen(sheet, listed, placement)
+            self._warnings += outside_table(listed, placement.widened, placement.new)
+        self._columns = placement.columns
+        self._filler = Filler(sheet, self._columns)
 
-    @property
-    def target(self) -> Path:
-        """Where the next save goes: the workbook itself, or ``NAME.results.xlsx``."""
-        return self._target
-
-    @property
-    def fallback_reason(self) -> str | None:
-        """Why results go to another file than the workbook (None while they do not)."""
-        return self._reason
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        """What openpyxl said it cannot keep, for the caller to show."""
-        return self._warnings
-
-    @property
-    def columns(self) -> dict[str, str]:
-        """Result column header -> Excel column letter."""
-        return {name: column_letter(col) for name, col in self._columns.items()}
-
-    def set(self, row: int, result: RowResult) -> None:
-        """Write ``result`` into the result cells of Excel row ``row`` (None = leave as is)."""
-        if row <= self._header_row:
-            raise ValueError(f"row {row} is not below the header row {self._header_row}")
-        self._filler.put(
-            row,
-            (
-                result.status,
-                result.sms_id,
-                result.parts,
-                result.cost,
-                result.error,
-                result.sent_at,
-                result.delivered_at,
-            ),
-        )
-
-    def save(self) -> Path:
-        """Save atomically to :attr:`target` and return it."""
-        if self._target == self.path:
-            reason = self._refusal()
-            if reason:
-                self._fall_back(reason)
-        else:
-            lock = lock_file(self._target)
-            if lock:
-                raise WorkbookError(
-                    f"the results file is open in Excel (lock file {lock.name}): close it, "
-                    "then save again",
-                    file=str(self._target),
-                )
-        try:
-            self._save_to(self._target)
-        except PermissionError as e:
-            if self._target != self.path:
-                raise _cannot_save(self._target, e) from e
-            # Windows refuses to replace a file that another program holds open.
-            self._fall_back(f"it could not be replaced ({e.strerror or e})")
-            try:
-                self._save_to(self._target)
-            except OSError as again:
-                raise _cannot_save(self._target, again) from again
-        except OSError as e:
-            raise _cannot_save(self._target, e) from e
-        return self._target
-
-    def _refusal(self) -> str | None:
-        lock = lock_file(self.path)
-        if lock:
-            return f"it is open in Excel or LibreOffice (lock file {lock.name})"
-        if _stamp(self.path) != self._stamp:
-            return "it was changed by another program after elksxl opened it"
-        if is_read_only(self.path):
-            return "it is read-only"
-        if is_read_only(self.path.parent):
-            return "its folder is read-only"
-        return None
-
-    def _fall_back(self, reason: str) -> None:
-        folder = self.path.parent
-        if is_read_only(folder):
-            folder = Path.cwd()
-            if is_read_only(folder):
-                raise WorkbookError(
-                    f"cannot save the results: {reason}, and neither its folder nor the "
-                    "current folder can be written; copy the workbook somewhere writable",
-                    file=str(self.path),
-                )
-        self._target = results_path(self.path, folder)
-        self._reason = reason
-
-    def _real_target(self, target: Path) -> tuple[Path, int]:
-        """The file to replace (through a symbolic link) and the permissions it should get."""
-        try:
-            mode = stat.S_IMODE((target if target.exists() else self.path).stat().st_mode)
-        except OSError:
-            mode = 0o644
-        if target != self.path:
-            mode |= stat.S_IWUSR  # a copy of a read-only workbook should be writable
-        # Replace the file a symbolic link points to, not the link itself.
-        return (target.resolve() if target.is_symlink() else target), mode
+    def _put(self, row: int, values: tuple[object, ...]) -> None:
+        self._filler.put(row, values)
 
     def _save_to(self, target: Path) -> None:
+        changed, campaign_id = self._campaign
+        if changed:
+            _store_campaign_id(self._book, campaign_id)
         real, mode = self._real_target(target)
         with _captured(self._warnings) as said, _bulk():
             atomic_save(self._book.save, real, mode=mode)
         self._warnings = said.result()
-        if target == self.path:
-            self._stamp = _stamp(target)
 
 
-def _cannot_save(target: Path, error: OSError) -> WorkbookError:
-    return WorkbookError(
-        f"cannot save ({error.strerror or error}): check the disk and folder permissions",
-        file=str(target),
-    )
+def _store_campaign_id(book: Workbook, campaign_id: str | None) -> None:
+    from openpyxl.packaging.custom import StringProperty
+
+    props = book.custom_doc_props  # type: ignore[attr-defined]  # missing from the stubs
+    props.props = [p for p in props.props if p.name != CAMPAIGN_PROPERTY]
+    if campaign_id is not None:
+        props.append(StringProperty(name=CAMPAIGN_PROPERTY, value=campaign_id))
 
 
 class _Said:
@@ -322,11 +209,3 @@ def _find_sheet(book: Workbook, table: Table, path: Path) -> Worksheet:
     if not isinstance(sheet, CellSheet):
         raise WorkbookError("this is a chart sheet, not a sheet with cells", file=str(path))
     return sheet
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size

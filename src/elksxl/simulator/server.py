@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from ..errors import ConfigError
 from .app import create_app
 from .faults import DROP_EXTENSION
 from .scenario import Scenario
@@ -70,7 +72,10 @@ def make_server(scenario: Scenario, *, log_level: str = "warning") -> uvicorn.Se
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket on host:port (port 0: a free one, see ``getsockname``)."""
+    """A listening-ready TCP socket on host:port (port 0: a free one, see ``getsockname``).
+
+    Raises ConfigError, saying what to do, when the address is taken or cannot be bound.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
     # TCP, and without it every answer waits ~40 ms for Nagle and delayed ACKs.
@@ -78,9 +83,14 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is already in use (another simulator or server?): "
+                "stop it, or pass --port with another number"
+            ) from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
 
 
