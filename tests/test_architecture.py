@@ -10,7 +10,19 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "elksxl"
-PURE = ("phone", "encoding", "templating", "pricing", "plan", "table")
+PURE = (
+    "phone",
+    "encoding",
+    "templating",
+    "placeholders",
+    "pricing",
+    "plan",
+    "recipients",
+    "items",
+    "totals",
+    "table",
+    "values",
+)
 IO_LIBRARIES = {
     "httpx",
     "openpyxl",

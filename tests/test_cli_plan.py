@@ -42,7 +42,10 @@ def test_plan_json_of_the_example_campaign() -> None:
     problems = {p["row"]: p for p in plan["problems"]}
     assert "Text" in problems[6]["reason"]  # 4.67012E+10
     assert {9, 10, 15} <= problems.keys()  # abc, empty, two numbers in one cell
-    assert plan["duplicates"] == [{"row": 7, "to": "+46701234567", "first_row": 2}]
+    assert "landline" in problems[8]["reason"]  # 08-123 456 78: refused by default
+    # Filip (row 7) has Anna's number: another text, so it is sent and the number is listed.
+    assert plan["duplicates"] == []
+    assert plan["shared_numbers"] == [{"to": "+46701234567", "rows": [2, 7]}]
     assert plan["recipients"] == len(plan["messages"])
     assert plan["parts"] == sum(m["parts"] for m in plan["messages"])
 

@@ -160,7 +160,8 @@ def test_sent_invalid_and_duplicate_rows_get_their_results_at_the_right_end(
     book = contacts(
         tmp_path / "book.xlsx",
         4,
-        [["Fel", "abc", "Umeå"], ["Dubbel", number(1), "Luleå"], ["Formel", "=1+1", "Kiruna"]],
+        # A duplicate is the same number and the same text: "Namn1" again, on number(1).
+        [["Fel", "abc", "Umeå"], ["Namn1", number(1), "Luleå"], ["Formel", "=1+1", "Kiruna"]],
     )
     formula_like = load_workbook(book)
     cell = formula_like["Kontakter"]["B8"]
@@ -258,7 +259,7 @@ def test_formatting_other_sheets_and_every_user_cell_are_kept(
 
 def test_a_second_run_skips_the_rows_already_sent(simulator_factory: Any, tmp_path: Path) -> None:
     sim = simulator_factory(FAST)
-    book = contacts(tmp_path / "book.xlsx", 3, [["Dubbel", number(0), "Umeå"]])
+    book = contacts(tmp_path / "book.xlsx", 3, [["Namn0", number(0), "Umeå"]])  # a duplicate
     assert send(sim, tmp_path, book, "--yes", "--rate", "0").returncode == 0
     first = results(book)
     sent_before = [m["id"] for m in sim.messages()]

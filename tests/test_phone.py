@@ -10,20 +10,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from elksxl.errors import ConfigError
-from elksxl.phone import PhoneNumber, PhoneProblem, looks_like_phone, normalize
+from elksxl.phone import (
+    PhoneNumber,
+    PhoneProblem,
+    calling_code,
+    destination,
+    looks_like_phone,
+    normalize,
+)
 from elksxl.table import Cell
 
 SE_MOBILE = "+46701234567"
 
 
-def problem(value: Cell, region: str = "SE", *, mobile_only: bool = False) -> str:
-    result = normalize(value, region, mobile_only=mobile_only)
+def problem(
+    value: Cell, region: str = "SE", *, mobile_only: bool = False, allow_landlines: bool = False
+) -> str:
+    result = normalize(value, region, mobile_only=mobile_only, allow_landlines=allow_landlines)
     assert isinstance(result, PhoneProblem), f"{value!r} was accepted as {result}"
     return result.reason
 
 
-def accepted(value: Cell, region: str = "SE", *, mobile_only: bool = False) -> PhoneNumber:
-    result = normalize(value, region, mobile_only=mobile_only)
+def accepted(
+    value: Cell, region: str = "SE", *, mobile_only: bool = False, allow_landlines: bool = False
+) -> PhoneNumber:
+    result = normalize(value, region, mobile_only=mobile_only, allow_landlines=allow_landlines)
     assert isinstance(result, PhoneNumber), f"{value!r}: {result}"
     return result
 
@@ -63,12 +74,14 @@ def accepted(value: Cell, region: str = "SE", *, mobile_only: bool = False) -> P
     ],
 )
 def test_common_formats_normalize_to_e164(value: Cell, region: str, e164: str) -> None:
-    assert accepted(value, region).e164 == e164
+    # The formats are the point here; two of the numbers are landlines, allowed on purpose.
+    assert accepted(value, region, allow_landlines=True).e164 == e164
 
 
 def test_result_carries_kind_and_region_of_the_number() -> None:
     assert normalize("070-123 45 67") == PhoneNumber(SE_MOBILE, "mobile", "SE")
-    assert normalize("08-123 456 78") == PhoneNumber("+46812345678", "fixed_line", "SE")
+    landline = PhoneNumber("+46812345678", "fixed_line", "SE")
+    assert normalize("08-123 456 78", allow_landlines=True) == landline
     assert normalize("+1 650 253 0000") == PhoneNumber("+16502530000", "fixed_line_or_mobile", "US")
     assert normalize("+800 1234 5678") == PhoneNumber("+80012345678", "toll_free", None)
 
@@ -181,7 +194,9 @@ def test_number_that_lost_its_00_gets_a_hint_but_is_not_guessed() -> None:
 )
 def test_mobile_only_rejects_numbers_sms_cannot_reach(value: str, words: str) -> None:
     assert words in problem(value, mobile_only=True)
-    assert isinstance(normalize(value), PhoneNumber)  # valid when mobile-only is off
+    assert words in problem(value, mobile_only=True, allow_landlines=True)  # mobile-only wins
+    # valid when mobile-only is off (a landline only when landlines are allowed too)
+    assert isinstance(normalize(value, allow_landlines=True), PhoneNumber)
 
 
 @pytest.mark.parametrize("value", ["070-123 45 67", "+1 650 253 0000", "+45 20 12 34 56"])
@@ -211,6 +226,7 @@ def test_mobile_only_accepts_mobile_and_fixed_line_or_mobile(value: str) -> None
         ("2024-05-01", False),
         (date(2024, 5, 1), False),
         ("12345678901234567", False),
+        ("'0703333333", True),  # Excel's text marker, pasted from a text export
     ],
 )
 def test_looks_like_phone(value: Cell, expected: bool) -> None:
@@ -246,12 +262,15 @@ swedish_mobile = st.builds(
 
 
 @settings(max_examples=200, deadline=None)
-@given(cells, st.sampled_from(REGIONS), st.booleans())
-def test_normalize_never_raises_on_any_cell(value: Cell, region: str, mobile_only: bool) -> None:
-    result = normalize(value, region, mobile_only=mobile_only)
+@given(cells, st.sampled_from(REGIONS), st.booleans(), st.booleans())
+def test_normalize_never_raises_on_any_cell(
+    value: Cell, region: str, mobile_only: bool, allow_landlines: bool
+) -> None:
+    result = normalize(value, region, mobile_only=mobile_only, allow_landlines=allow_landlines)
     assert isinstance(result, PhoneNumber | PhoneProblem)
     if isinstance(result, PhoneProblem):
         assert result.reason
+        assert result.group
 
 
 @settings(max_examples=200, deadline=None)
@@ -287,12 +306,11 @@ def test_punctuated_numbers_get_the_same_verdict_as_from_phonenumbers(
         valid = phonenumbers.is_valid_number(parsed)
     except phonenumbers.NumberParseException:
         valid = False
-    result = normalize(value, region)
+    result = normalize(value, region, allow_landlines=True)
     assert isinstance(result, PhoneNumber) == valid
     if valid:
-        assert result == normalize(
-            phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), region
-        )
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        assert result == normalize(e164, region, allow_landlines=True)
 
 
 @settings(max_examples=200, deadline=None)
@@ -301,3 +319,93 @@ def test_swedish_mobiles_in_any_common_format_are_accepted(value: str) -> None:
     result = accepted(value, mobile_only=True)
     digits = "".join(char for char in value if char.isdigit())
     assert result.e164 == "+46" + digits[-9:]
+
+
+# --- landlines --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["08-123 456 78", "+4681234567", "046-12 34 56", "020 7946 0000"])
+def test_a_landline_is_a_problem_by_default_saying_sms_cannot_reach_it(value: str) -> None:
+    region = "GB" if value.startswith("020") else "SE"
+    reason = problem(value, region)
+    assert "landline" in reason
+    assert "cannot receive SMS" in reason
+    assert "--allow-landlines" in reason
+
+
+def test_allow_landlines_accepts_a_landline_as_a_fixed_line_number() -> None:
+    assert accepted("08-123 456 78", allow_landlines=True).kind == "fixed_line"
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("+1 650 253 0000", "fixed_line_or_mobile"),  # +1 cannot tell landlines from mobiles
+        ("+46201234567", "toll_free"),
+        ("+46771123456", "shared_cost"),
+        ("070-123 45 67", "mobile"),
+    ],
+)
+def test_numbers_that_are_not_certainly_landlines_pass_by_default(value: str, kind: str) -> None:
+    assert accepted(value).kind == kind
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(phone_like, swedish_mobile), st.sampled_from(REGIONS))
+def test_by_default_exactly_the_fixed_line_numbers_are_refused(value: str, region: str) -> None:
+    allowed = normalize(value, region, allow_landlines=True)
+    default = normalize(value, region)
+    if isinstance(allowed, PhoneNumber) and allowed.kind == "fixed_line":
+        assert isinstance(default, PhoneProblem)
+        assert "--allow-landlines" in default.reason
+    else:
+        assert default == allowed
+
+
+# --- Excel's text marker ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["'0703333333", " '070-333 33 33", "'+46703333333", "' 0703333333"]
+)
+def test_a_leading_apostrophe_is_the_excel_text_marker_not_part_of_the_number(value: str) -> None:
+    assert accepted(value).e164 == "+46703333333"
+
+
+def test_an_apostrophe_inside_the_number_is_still_a_problem() -> None:
+    assert "do not belong" in problem("070'3333333")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(phone_like, swedish_mobile), st.sampled_from(REGIONS))
+def test_a_leading_apostrophe_never_changes_the_verdict(value: str, region: str) -> None:
+    assert normalize("'" + value, region) == normalize(value, region)
+
+
+# --- grouping and destinations ----------------------------------------------------------------
+
+
+def test_problems_of_the_same_kind_share_a_group_without_the_cell_value() -> None:
+    first = normalize("4670123456")
+    second = normalize("070123")
+    assert isinstance(first, PhoneProblem)
+    assert isinstance(second, PhoneProblem)
+    assert first.reason != second.reason
+    assert first.group == second.group == "not a valid number for SE"
+    letters = [normalize(v) for v in ("070 (mobil)", "070-1234567 hem")]
+    assert {p.group for p in letters if isinstance(p, PhoneProblem)} == {
+        "contains letters besides the number"
+    }
+
+
+def test_a_problem_without_a_value_in_its_reason_is_its_own_group() -> None:
+    empty = normalize(None)
+    assert isinstance(empty, PhoneProblem)
+    assert empty.group == empty.reason
+
+
+def test_destination_is_the_region_or_the_calling_code_of_a_number_without_one() -> None:
+    assert destination(accepted("070-123 45 67")) == "SE"
+    assert destination(accepted("+1 650 253 0000")) == "US"
+    assert destination(accepted("+800 1234 5678")) == "+800"
+    assert (calling_code("SE"), calling_code("US"), calling_code("+800")) == (46, 1, 800)

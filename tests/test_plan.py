@@ -33,9 +33,9 @@ def test_duplicates_are_found_after_normalization_and_the_first_row_wins() -> No
     t = table(
         ("Namn", "Telefon"),
         ("Anna", "070-123 45 67"),
-        ("Bo", "+46701234567"),
-        ("Cia", 701234567),
-        ("Dan", "0046 70 123 45 67"),
+        ("Anna", "+46701234567"),
+        ("Anna", 701234567),
+        ("Anna", "0046 70 123 45 67"),
     )
     plan = plan_of(t)
     assert [m.row for m in plan.messages] == [2]
@@ -44,6 +44,7 @@ def test_duplicates_are_found_after_normalization_and_the_first_row_wins() -> No
         (4, "+46701234567", 2),
         (5, "+46701234567", 2),
     ]
+    assert plan.duplicates[0].reason.startswith("duplicate of row 2")
 
 
 def test_invalid_numbers_become_problems_naming_row_column_and_value() -> None:
@@ -64,12 +65,12 @@ def test_rows_already_sent_are_skipped_and_counted() -> None:
         ("Anna", "0701234567", "sent"),
         ("Bo", "0702345678", "Delivered"),
         ("Cia", "0703456789", "failed"),
-        ("Dan", "0701234567", None),
+        ("Anna", "0701234567", None),
     )
     plan = plan_of(t)
     assert plan.already_sent == (2, 3)
     assert [m.row for m in plan.messages] == [4]
-    # Anna already got it: a later row with her number is a duplicate, not a second SMS.
+    # Anna already got it: a later row with her number and text is a duplicate, not a second SMS.
     assert [(d.row, d.first_row) for d in plan.duplicates] == [(5, 2)]
 
 
@@ -110,7 +111,7 @@ def test_json_shape_matches_the_contract() -> None:
         ("Namn", "Telefon"),
         ("Anna", "0701234567"),
         ("Bo", "abc"),
-        ("Cia", "+46701234567"),
+        ("Anna", "+46701234567"),
     )
     data = plan_of(t).to_dict()
     assert {k: data[k] for k in ("rows", "recipients", "parts", "already_sent", "currency")} == {
@@ -133,7 +134,14 @@ def test_json_shape_matches_the_contract() -> None:
     assert data["problems"][0]["row"] == 3
     assert data["problems"][0]["column"] == "Telefon"
     assert data["problems"][0]["value"] == "abc"
-    assert data["duplicates"] == [{"row": 4, "to": "+46701234567", "first_row": 2}]
+    assert data["duplicates"] == [
+        {
+            "row": 4,
+            "to": "+46701234567",
+            "first_row": 2,
+            "reason": "duplicate of row 2: the same number and the same text",
+        }
+    ]
 
 
 @pytest.mark.parametrize(

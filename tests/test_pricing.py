@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from elksxl.errors import ConfigError
-from elksxl.pricing import PriceTable, load_example, to_currency
+from elksxl.pricing import PriceTable, comparable, format_amount, load_example, to_currency
 
 TABLE = PriceTable.from_json(
     json.dumps(
@@ -204,3 +204,38 @@ def test_example_table_covers_nordic_and_european_destinations(e164: str) -> Non
 
 def test_example_table_has_no_price_for_unlisted_destinations() -> None:
     assert load_example().estimate("+819012345678", 1) is None  # Japan
+
+
+# --- currencies -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("estimate", "account", "expected"),
+    [
+        ("SEK", "SEK", True),
+        ("SEK", "sek", True),
+        ("SEK", " SEK ", True),
+        ("SEK", "EUR", False),  # a SEK estimate is never checked against a EUR balance
+        ("SEK", None, False),
+        (None, "SEK", False),
+        (None, None, False),
+        ("", "", False),
+    ],
+)
+def test_an_estimate_is_comparable_only_in_the_same_known_currency(
+    estimate: str | None, account: str | None, expected: bool
+) -> None:
+    assert comparable(estimate, account) is expected
+
+
+@given(st.from_regex(r"[A-Za-z]{3}", fullmatch=True), st.from_regex(r"[A-Za-z]{3}", fullmatch=True))
+def test_comparable_is_symmetric_and_case_blind(first: str, second: str) -> None:
+    assert comparable(first, second) == comparable(second, first)
+    assert comparable(first, second) == (first.upper() == second.upper())
+
+
+def test_amounts_carry_their_currency_and_unknown_is_said() -> None:
+    assert format_amount(3500, "SEK") == "0.35 SEK"
+    assert format_amount(123_4567, "EUR") == "123.46 EUR"
+    assert format_amount(3500, None) == "0.35"
+    assert format_amount(None, "SEK") == "unknown"

@@ -36,10 +36,10 @@ from .plan import (
     PlanItem,
     PlanOptions,
     build,
-    find_phone_column,
     iter_plan,
 )
 from .pricing import PriceTable, load_example, to_currency
+from .recipients import PhoneColumns, find_phone_columns
 from .table import STATUS_COLUMN, ResultSink, Row, Table
 from .templating import MessageTemplate, compile_template
 
@@ -155,7 +155,7 @@ class StreamedPlan:
 
     table: Table
     prices: PriceTable
-    phone_column: str
+    phone: PhoneColumns
     items: Iterator[PlanItem]
 
 
@@ -252,7 +252,7 @@ class Session:
         sent, so the plan's figures are what a send will do.
         """
         options = replace(options or self.options(), skip_sent=not new_campaign)
-        template = self._compile(message, table, message_name)
+        template = self._compile(message, table, message_name, options.literal)
         campaign, notices = self._identify(table, message, new_campaign)
         plan = build(table, template, options, self.prices)
         recorded: tuple[Message, ...] = ()
@@ -282,25 +282,23 @@ class Session:
     ) -> StreamedPlan:
         """Like :meth:`prepare`, consuming ``rows`` one at a time (100,000-row sheets)."""
         options = options or self.options()
-        template = self._compile(message, table, message_name)
+        template = self._compile(message, table, message_name, options.literal)
         campaign, _ = self._identify(table, message, new_campaign=False)
         head = list(islice(rows, SAMPLE_ROWS))
-        phone = find_phone_column(table, options.phone_column, head)
-        items = iter_plan(
-            table, chain(head, rows), template, options, self.prices, phone_index=phone
-        )
+        phone = find_phone_columns(table, options.phone_columns, head)
+        items = iter_plan(table, chain(head, rows), template, options, self.prices, phone=phone)
         if campaign is not None:
             arrived = self._arrived(campaign)
             items = (
                 AlreadySent(i.row) if isinstance(i, Message) and arrived(i.row, i.to, i.text) else i
                 for i in items
             )
-        return StreamedPlan(table, self.prices, table.header[phone], items)
+        return StreamedPlan(table, self.prices, phone, items)
 
-    def _compile(self, message: str, table: Table, name: str) -> MessageTemplate:
+    def _compile(self, message: str, table: Table, name: str, literal: bool) -> MessageTemplate:
         if not message.strip():
             raise TemplateError("the message is empty", file=None if name == "message" else name)
-        return compile_template(message, table.header, name=name)
+        return compile_template(message, table.header, name=name, literal=literal)
 
     def _identify(
         self, table: Table, message: str, new_campaign: bool

@@ -98,7 +98,13 @@ def write_plan_json(streamed: StreamedPlan, stream: TextIO) -> None:
     Messages go out as they come; problems and duplicates (usually few) are kept until the
     end, followed by the totals. 100,000 rows never sit in memory at once.
     """
-    tally = Tally(streamed.phone_column, streamed.prices.currency)
+    phone = streamed.phone
+    tally = Tally(
+        phone.label,
+        streamed.prices.currency,
+        phone_columns=phone.headers,
+        other_phone_columns=phone.others,
+    )
     kept: dict[str, list[dict[str, Any]]] = {"problems": [], "duplicates": []}
     stream.write('{"messages": [')
     count = 0

@@ -19,7 +19,14 @@ import phonenumbers as pn
 from .errors import ConfigError
 from .table import Cell
 
-__all__ = ["PhoneNumber", "PhoneProblem", "looks_like_phone", "normalize"]
+__all__ = [
+    "PhoneNumber",
+    "PhoneProblem",
+    "calling_code",
+    "destination",
+    "looks_like_phone",
+    "normalize",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +40,19 @@ class PhoneNumber:
 
 @dataclass(frozen=True, slots=True)
 class PhoneProblem:
-    """Why a cell is not a usable recipient, as a sentence for the person who owns the sheet."""
+    """Why a cell is not a usable recipient, as a sentence for the person who owns the sheet.
+
+    ``summary`` is the same reason without the cell's own value ("not a valid number for SE"),
+    so that a plan can group rows that fail for the same reason; "" when ``reason`` has none.
+    """
 
     reason: str
+    summary: str = ""
+
+    @property
+    def group(self) -> str:
+        """The reason shared by every cell that fails this way."""
+        return self.summary or self.reason
 
 
 _T = pn.PhoneNumberType
@@ -70,12 +87,22 @@ _NOT_MOBILE: Final[dict[int, str]] = {
     _T.VOICEMAIL: "voicemail access number",
 }
 
+# Which kinds of valid number normalize accepts (a string: it is part of the parse cache key).
+_ANY: Final = "any"
+_NO_LANDLINES: Final = "no landlines"
+_MOBILE_ONLY: Final = "mobile only"
+_LANDLINE: Final = PhoneProblem(
+    "landline number (fixed line): a landline cannot receive SMS; "
+    "pass --allow-landlines to send anyway"
+)
+
 _EMPTY: Final = PhoneProblem("empty cell: no phone number")
 _NO_DIGITS: Final = PhoneProblem("no digits: not a phone number")
 _LOST_DIGITS: Final = (
     "shown in scientific notation ({text}), so Excel has lost the last digits: "
     "format the phone column as Text and type or paste the numbers again"
 )
+_LOST_DIGITS_SUMMARY: Final = "scientific notation: Excel has lost the last digits"
 _TWO_NUMBERS: Final = PhoneProblem(
     "two or more phone numbers in one cell: keep one number per cell (or one per row)"
 )
@@ -102,13 +129,19 @@ _MAX_DIGITS: Final = 17  # E.164 allows 15, plus a 00 prefix or a trunk 0 writte
 
 
 def normalize(
-    value: Cell, region: str = "SE", *, mobile_only: bool = False
+    value: Cell, region: str = "SE", *, mobile_only: bool = False, allow_landlines: bool = False
 ) -> PhoneNumber | PhoneProblem:
     """Turn a cell value into a recipient, or say why it is not one.
 
-    ``region`` is the default region for numbers written without a country code. With
-    ``mobile_only`` a valid number must be MOBILE or FIXED_LINE_OR_MOBILE; toll-free,
-    premium-rate, landline and other kinds become problems.
+    ``region`` is the default region for numbers written without a country code.
+
+    Which kinds of valid number pass: a landline (FIXED_LINE) cannot receive SMS, so it is a
+    problem unless ``allow_landlines``; numbers whose kind is uncertain (FIXED_LINE_OR_MOBILE,
+    as everywhere in +1) and the other kinds pass. ``mobile_only`` is stricter and wins over
+    ``allow_landlines``: only MOBILE and FIXED_LINE_OR_MOBILE pass.
+
+    A leading apostrophe (``'0701234567``) is Excel's text marker, pasted along from text
+    exports, not part of the number.
 
     Excel damage: a float with an integral value is the integer it holds (``46701234567.0``),
     as is the same text; text in scientific notation whose mantissa is shorter than the
@@ -120,16 +153,20 @@ def normalize(
     Raises ConfigError when ``region`` is not a region code phonenumbers knows.
     """
     region = _check_region(region)
+    accept = _MOBILE_ONLY if mobile_only else _ANY if allow_landlines else _NO_LANDLINES
     if value is None:
         return _EMPTY
     if isinstance(value, bool):  # before int: bool is an int subclass
-        return PhoneProblem(f"a TRUE/FALSE value ({value}), not a phone number")
+        return PhoneProblem(
+            f"a TRUE/FALSE value ({value}), not a phone number",
+            "a TRUE/FALSE value, not a phone number",
+        )
     if isinstance(value, int):
-        return _from_int(value, region, mobile_only)
+        return _from_int(value, region, accept)
     if isinstance(value, float):
-        return _from_float(value, region, mobile_only)
+        return _from_float(value, region, accept)
     if isinstance(value, str):
-        return _from_text(value, region, mobile_only)
+        return _from_text(value, region, accept)
     if isinstance(value, datetime | date | time):
         return PhoneProblem(
             "a date or time, not a phone number: Excel may have read the number as a date; "
@@ -152,7 +189,7 @@ def looks_like_phone(value: Cell) -> bool:
         return value.is_integer() and 1e6 <= value < 1e16
     if not isinstance(value, str):
         return False
-    text = value.strip()
+    text = _strip(value)
     if not text or len(text) > 40 or _ISO_DATE.match(text):
         return False
     if _SCIENTIFIC.fullmatch(text):
@@ -178,37 +215,44 @@ def _check_region(region: str) -> str:
     return upper
 
 
-def _from_int(value: int, region: str, mobile_only: bool) -> PhoneNumber | PhoneProblem:
+def _from_int(value: int, region: str, accept: str) -> PhoneNumber | PhoneProblem:
     if value <= 0:
-        return PhoneProblem(f"the number {value} is not a phone number")
-    return _from_text(str(value), region, mobile_only)
+        return PhoneProblem(f"the number {value} is not a phone number", "not a phone number")
+    return _from_text(str(value), region, accept)
 
 
-def _from_float(value: float, region: str, mobile_only: bool) -> PhoneNumber | PhoneProblem:
+def _from_float(value: float, region: str, accept: str) -> PhoneNumber | PhoneProblem:
     if not math.isfinite(value):
         return PhoneProblem("not a number, not a phone number")
     if not value.is_integer():
         return PhoneProblem(
             f"a number with decimals ({value:g}), not a phone number: "
-            "format the column as Text and type the number again"
+            "format the column as Text and type the number again",
+            "a number with decimals, not a phone number",
         )
     # A float cell holds the exact integer Excel stored (15 significant digits cover E.164).
-    return _from_int(int(value), region, mobile_only)
+    return _from_int(int(value), region, accept)
 
 
 # Values repeat (the same people, the same formats) but most are unique in a large list: a
 # small cache catches the repeats without holding tens of MB for 100,000 distinct numbers.
 @lru_cache(maxsize=1 << 12)
-def _from_text(text: str, region: str, mobile_only: bool) -> PhoneNumber | PhoneProblem:
-    text = text.strip()
+def _from_text(text: str, region: str, accept: str) -> PhoneNumber | PhoneProblem:
+    text = _strip(text)
     if not text:
         return _EMPTY
     if _PLAIN.fullmatch(text):
-        return _parse(text, region, mobile_only)
+        return _parse(text, region, accept)
     cleaned = _clean(text)
     if isinstance(cleaned, PhoneProblem):
         return cleaned
-    return _parse(cleaned, region, mobile_only)
+    return _parse(cleaned, region, accept)
+
+
+def _strip(text: str) -> str:
+    """The text without surrounding whitespace and without Excel's leading text marker."""
+    text = text.strip()
+    return text[1:].strip() if text.startswith("'") else text
 
 
 def _clean(text: str) -> str | PhoneProblem:
@@ -258,7 +302,8 @@ def _explain(text: str) -> PhoneProblem:
     letters = "".join(dict.fromkeys(char for char in text if char.isalpha()))
     if letters:
         return PhoneProblem(
-            f"contains letters ({letters!r}) besides the number: keep only the number in the cell"
+            f"contains letters ({letters!r}) besides the number: keep only the number in the cell",
+            "contains letters besides the number",
         )
     odd = "".join(
         dict.fromkeys(
@@ -267,7 +312,10 @@ def _explain(text: str) -> PhoneProblem:
             if not (char.isdecimal() or char.isspace() or char in _PUNCTUATION)
         )
     )
-    return PhoneProblem(f"contains characters that do not belong in a phone number ({odd!r})")
+    return PhoneProblem(
+        f"contains characters that do not belong in a phone number ({odd!r})",
+        "contains characters that do not belong in a phone number",
+    )
 
 
 def _several_numbers(text: str) -> bool:
@@ -282,7 +330,8 @@ def _count_problem(text: str) -> PhoneProblem | None:
     if digits > _MAX_DIGITS:
         return PhoneProblem(
             f"{digits} digits is too many for one phone number: two numbers in one cell? "
-            "Keep one number per cell"
+            "Keep one number per cell",
+            "too many digits for one phone number",
         )
     return None
 
@@ -297,7 +346,7 @@ def _from_scientific(match: re.Match[str]) -> str | PhoneProblem:
         integer = str(int(value))
         if shown >= len(integer):
             return integer
-    return PhoneProblem(_LOST_DIGITS.format(text=text))
+    return PhoneProblem(_LOST_DIGITS.format(text=text), _LOST_DIGITS_SUMMARY)
 
 
 def _digit_count(text: str) -> int:
@@ -314,7 +363,7 @@ _PARSE_ERRORS: Final[dict[int, str]] = {
 
 
 @lru_cache(maxsize=1 << 12)
-def _parse(text: str, region: str, mobile_only: bool) -> PhoneNumber | PhoneProblem:
+def _parse(text: str, region: str, accept: str) -> PhoneNumber | PhoneProblem:
     try:
         number = pn.parse(text, region)
     except pn.NumberParseException as exc:
@@ -325,31 +374,37 @@ def _parse(text: str, region: str, mobile_only: bool) -> PhoneNumber | PhoneProb
     kind = pn.number_type(number)
     e164 = pn.format_number(number, pn.PhoneNumberFormat.E164)
     if kind == _T.UNKNOWN:
-        return PhoneProblem(_invalid_reason(number, e164, text))
-    if mobile_only and kind not in _SMS_KINDS:
+        return _invalid(number, e164, text)
+    if accept == _MOBILE_ONLY and kind not in _SMS_KINDS:
         what = _NOT_MOBILE.get(kind, "not a mobile number")
         return PhoneProblem(f"{what}: SMS cannot reach it (only mobile numbers are allowed)")
+    if accept == _NO_LANDLINES and kind == _T.FIXED_LINE:
+        return _LANDLINE
     code = pn.region_code_for_number(number)
     return PhoneNumber(e164, _KINDS[kind], code if code and code != "001" else None)
 
 
-def _invalid_reason(number: pn.PhoneNumber, e164: str, text: str) -> str:
+def _invalid(number: pn.PhoneNumber, e164: str, text: str) -> PhoneProblem:
     code = number.country_code or 0
     where = pn.region_code_for_country_code(code)
     where = f"+{code}" if where in ("ZZ", "001") else where
     possible = pn.is_possible_number_with_reason(number)
     digits = len(e164) - 1 - len(str(code))
     if possible == pn.ValidationResult.TOO_SHORT:
-        return f"too short for {where}: {digits} digits after the country code"
+        summary = f"too short for {where}"
+        return PhoneProblem(f"{summary}: {digits} digits after the country code", summary)
     if possible == pn.ValidationResult.TOO_LONG:
-        return f"too long for {where}: {digits} digits after the country code"
+        summary = f"too long for {where}"
+        return PhoneProblem(f"{summary}: {digits} digits after the country code", summary)
+    summary = f"not a valid number for {where}"
     if text.isdigit() and not text.startswith("0") and (hint := _as_international(text)):
         # Excel drops the 00 before a foreign number: say what it would be, but do not guess.
-        return (
-            f"not a valid number for {where} ({e164}); with + in front it is {hint}: "
-            "if that is meant, write it with + and format the column as Text"
+        return PhoneProblem(
+            f"{summary} ({e164}); with + in front it is {hint}: "
+            "if that is meant, write it with + and format the column as Text",
+            summary,
         )
-    return f"not a valid number for {where} ({e164}): a digit missing or too many?"
+    return PhoneProblem(f"{summary} ({e164}): a digit missing or too many?", summary)
 
 
 def _as_international(digits: str) -> str | None:
@@ -362,3 +417,17 @@ def _as_international(digits: str) -> str | None:
     code = pn.region_code_for_number(number)
     e164 = pn.format_number(number, pn.PhoneNumberFormat.E164)
     return f"{e164} ({code})" if code and code != "001" else e164
+
+
+def destination(number: PhoneNumber) -> str:
+    """Where a number goes, for grouping costs: its region ("SE"), else "+" and its calling code."""
+    if number.region is not None:
+        return number.region
+    return f"+{pn.parse(number.e164, None).country_code}"
+
+
+def calling_code(destination: str) -> int:
+    """The calling code of a :func:`destination`: "SE" -> 46, "+882" -> 882, unknown -> 0."""
+    if destination.startswith("+"):
+        return int(destination[1:])
+    return pn.country_code_for_region(destination)

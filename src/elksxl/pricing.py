@@ -16,6 +16,10 @@ price of one SMS part in 1/10000 of the currency (the unit the 46elks API report
 as non-negative integers. The longest matching prefix wins. A destination with no matching
 prefix has no estimate (None): the table never guesses. ``example`` (default false) marks
 figures that are not real prices; ``unit`` is documentation only.
+
+Every estimate is in the table's currency; nothing here converts between currencies. An
+estimate is compared with an account's balance only when :func:`comparable` says the two
+currencies are the same; otherwise the estimate is unknown in the account's currency.
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["EXAMPLE_RESOURCE", "PriceTable", "load_example", "to_currency"]
+__all__ = [
+    "EXAMPLE_RESOURCE",
+    "PriceTable",
+    "comparable",
+    "format_amount",
+    "load_example",
+    "to_currency",
+]
 
 EXAMPLE_RESOURCE = "prices-example.json"
 """File name of the packaged example table inside ``elksxl.data``."""
@@ -145,3 +156,24 @@ def load_example() -> PriceTable:
 def to_currency(units: int) -> float:
     """1/10000 units as an amount of the currency: 3500 -> 0.35."""
     return units / UNITS_PER_CURRENCY
+
+
+def comparable(estimate_currency: str | None, account_currency: str | None) -> bool:
+    """True when an estimate in ``estimate_currency`` can be set against a balance in
+    ``account_currency``: both known and the same code (case-insensitive). False otherwise,
+    so that a SEK estimate is never checked against a EUR balance as if it were EUR.
+    """
+    if not estimate_currency or not account_currency:
+        return False
+    return estimate_currency.strip().upper() == account_currency.strip().upper()
+
+
+def format_amount(units: int | None, currency: str | None) -> str:
+    """1/10000 units with their currency for people: ``3500, "SEK"`` -> ``"0.35 SEK"``.
+
+    None (no price known) is ``"unknown"``; a missing currency is left out, never assumed.
+    """
+    if units is None:
+        return "unknown"
+    amount = f"{to_currency(units):.2f}"
+    return f"{amount} {currency}" if currency else amount

@@ -1,10 +1,12 @@
 """Message templates: Jinja text with the table's column headers as placeholders, rendered per row.
 
-A column can be named three ways: ``{{ Förnamn }}`` (the header, when it is an identifier),
-``{{ row["First name"] }}`` (any header) and ``{{ first_name }}`` (``field_name(header)``; any
-name is matched this way, so ``{{ FÖRNAMN }}`` finds "Förnamn" too). Every placeholder is
-checked against the headers when the template is compiled, so a typo fails once, up front,
-instead of on every row.
+A column can be named four ways: ``{{ Förnamn }}`` (the header, when it is an identifier),
+``{{ First name }}`` (a header of words and spaces, as people write it), ``{{ row["First
+name"] }}`` (any header) and ``{{ first_name }}`` (``field_name(header)``; any name is matched
+this way, so ``{{ FÖRNAMN }}`` finds "Förnamn" too). Every placeholder is checked against the
+headers when the template is compiled, so a typo fails once, up front, instead of on every
+row; so is text that looks like another tool's placeholder for a column (``{Förnamn}``,
+``[Förnamn]``, ...), which would go out as written to everyone unless ``literal`` is asked for.
 
 Rendering rules:
 
@@ -30,18 +32,18 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import TemplateError
+from .placeholders import find_lookalikes, is_spaced_name, rewrite_spaced_names
 from .table import Cell
+from .values import FILTERS, EmptyCell, RowProblem, format_value, is_empty
 
 __all__ = ["FieldProblem", "MessageTemplate", "compile_template", "field_name", "format_value"]
 
@@ -49,201 +51,25 @@ ROW = "row"
 """The name of the mapping ``row["Header"]``; a column called "row" is reached as ``row["row"]``."""
 
 _NON_ALNUM = re.compile(r"[\W_]+")
-_EXCEL_TIME_ONLY_DATES = (date(1899, 12, 30), date(1899, 12, 31))
 
 
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
-    """Why one row cannot be rendered; ``column`` is "" when no single column is to blame."""
+    """Why one row cannot be rendered; ``column`` is "" when no single column is to blame.
+
+    ``summary`` is the reason without the row's value ("column 'Datum': not a date"), shared
+    by every row that fails the same way; "" when ``reason`` holds no value of its own.
+    """
 
     column: str
     reason: str
+    summary: str = ""
 
 
 def field_name(header: str) -> str:
     """The normalized placeholder name of a header: ``"First name"`` -> ``"first_name"``."""
     folded = unicodedata.normalize("NFKC", header).casefold()
     return _NON_ALNUM.sub("_", folded).strip("_")
-
-
-# ---------------------------------------------------------------------------------------------
-# Values as text
-
-
-def format_value(value: object) -> str:
-    """A cell value as a person would write it (the ``finalize`` step of every ``{{ ... }}``)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Undefined):
-        return str(value)  # raises for an empty cell (see _EmptyCell)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _format_float(value)
-    if isinstance(value, datetime):
-        return _format_datetime(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return _format_time(_round_time(value))
-    return str(value)
-
-
-def _format_float(value: float) -> str:
-    if value != value or value in (float("inf"), float("-inf")):
-        return str(value)
-    if value.is_integer():
-        return str(int(value))
-    # 15 significant digits is what Excel keeps: a typed number comes back exactly as typed, and
-    # binary noise (0.30000000000000004) disappears. Decimal avoids exponent notation.
-    return format(Decimal(f"{value:.15g}"), "f")
-
-
-def _round_second(value: datetime) -> datetime:
-    # Excel stores times as fractions of a day; readers may hand back 14:29:59.999996.
-    if value.microsecond >= 500_000:
-        value += timedelta(seconds=1)
-    return value.replace(microsecond=0)
-
-
-def _round_time(value: time) -> time:
-    return _round_second(datetime.combine(date(2000, 1, 1), value)).time()
-
-
-def _format_time(value: time) -> str:
-    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
-
-
-def _format_datetime(value: datetime) -> str:
-    value = _round_second(value)
-    clock = value.time()
-    if value.date() in _EXCEL_TIME_ONLY_DATES and clock != time():
-        return _format_time(clock)  # a time-only Excel cell read as a datetime on day zero
-    if clock == time():
-        return value.date().isoformat()
-    return f"{value.date().isoformat()} {_format_time(clock)}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Empty cells and bad values (raised inside rendering, turned into FieldProblem by render)
-
-
-class _RowProblem(Exception):
-    def __init__(self, reason: str, *, column: str | None = None, value: object = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.column = column
-        self.value = value
-
-
-class _EmptyCell(Undefined):
-    """An empty cell: falsy and undefined for ``if``/``default``, an error when printed."""
-
-    __slots__ = ("_column",)
-
-    def __init__(self, column: str) -> None:
-        super().__init__(name=column)
-        self._column = column
-
-    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise _RowProblem(f"column {self._column!r} is empty", column=self._column)
-
-    __str__ = _fail_with_undefined_error
-
-
-def _empty(value: Cell) -> bool:
-    return value is None or (isinstance(value, str) and (not value or value.isspace()))
-
-
-# ---------------------------------------------------------------------------------------------
-# Filters
-
-
-def _check_defined(value: object) -> None:
-    if isinstance(value, Undefined):
-        str(value)  # _EmptyCell raises a row problem, StrictUndefined an undefined error
-
-
-def _as_date(value: object) -> date:
-    _check_defined(value)
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        for parse in (date.fromisoformat, datetime.fromisoformat):
-            try:
-                return parse(text)
-            except ValueError:
-                pass
-    raise _RowProblem(f"{format_value(value)!r} is not a date", value=value)
-
-
-def _as_time(value: object) -> time | datetime:
-    _check_defined(value)
-    if isinstance(value, time | datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return time.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise _RowProblem(f"{format_value(value)!r} is not a time of day", value=value)
-
-
-def _as_decimal(value: object) -> Decimal:
-    _check_defined(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return Decimal(repr(value))  # repr is the shortest exact text: 2.675 rounds to 2.68
-    if isinstance(value, str):
-        text = "".join(value.split()).replace("\u2212", "-")
-        if "," in text and "." not in text and text.count(",") == 1:
-            text = text.replace(",", ".")  # Swedish decimal comma: "12,50"
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            pass
-        else:
-            if number.is_finite():
-                return number
-    raise _RowProblem(f"{format_value(value)!r} is not a number", value=value)
-
-
-def date_filter(value: object, fmt: str = "%Y-%m-%d") -> str:
-    """``{{ Datum|date("%d/%m") }}``: strftime on a date, datetime or ISO date text."""
-    return _as_date(value).strftime(fmt)
-
-
-def time_filter(value: object, fmt: str = "%H:%M") -> str:
-    """``{{ Tid|time("%H.%M") }}``: strftime on a time, datetime or ISO time text."""
-    return _as_time(value).strftime(fmt)
-
-
-def number_filter(
-    value: object, decimals: int | None = None, thousands: str = "", decimal: str = "."
-) -> str:
-    """``{{ Belopp|number(2, thousands=" ", decimal=",") }}`` -> ``1 234,50`` (half-up rounding)."""
-    number = _as_decimal(value)
-    if decimals is None:
-        integral = number.to_integral_value()
-        text = f"{integral:f}" if number == integral else format_value(float(number))
-    else:
-        text = f"{number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP):f}"
-    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
-    whole, _, fraction = text.partition(".")
-    if thousands:
-        whole = f"{int(whole):,}".replace(",", thousands)
-    return sign + whole + (decimal + fraction if fraction else "")
-
-
-_FILTERS: dict[str, Callable[..., str]] = {
-    "date": date_filter,
-    "time": time_filter,
-    "number": number_filter,
-}
 
 
 def _environment() -> ImmutableSandboxedEnvironment:
@@ -255,7 +81,7 @@ def _environment() -> ImmutableSandboxedEnvironment:
         lstrip_blocks=True,
         finalize=format_value,
     )
-    env.filters.update(_FILTERS)
+    env.filters.update(FILTERS)
     return env
 
 
@@ -292,12 +118,17 @@ class MessageTemplate:
             context[ROW] = {key: self._value(values, index) for key, index in self._row_keys}
         try:
             return self._template.render(context)
-        except _RowProblem as problem:
-            return FieldProblem(self._blame(problem, values), problem.reason)
+        except RowProblem as problem:
+            column = self._blame(problem, values)
+            summary = (
+                problem.summary and (f"column {column!r}: " if column else "") + problem.summary
+            )
+            return FieldProblem(column, problem.reason, summary)
         except SecurityError as error:
             raise TemplateError(f"not allowed: {error}", file=self.name) from error
         except Exception as error:  # a row-specific failure, e.g. arithmetic on a text cell
-            return FieldProblem(self._blame(None, values), f"the template failed: {error}")
+            column = self._blame(None, values)
+            return FieldProblem(column, f"the template failed: {error}", "the template failed")
 
     def _render_plain(self, values: Sequence[Cell]) -> str | FieldProblem:
         pieces = []
@@ -306,7 +137,7 @@ class MessageTemplate:
                 pieces.append(part)
                 continue
             value = values[part] if part < len(values) else None
-            if _empty(value):
+            if is_empty(value):
                 column = self._headers[part]
                 return FieldProblem(column, f"column {column!r} is empty")
             pieces.append(value.strip() if isinstance(value, str) else format_value(value))
@@ -314,11 +145,11 @@ class MessageTemplate:
 
     def _value(self, values: Sequence[Cell], index: int) -> object:
         value = values[index] if index < len(values) else None
-        if _empty(value):
-            return _EmptyCell(self._headers[index])
+        if is_empty(value):
+            return EmptyCell(self._headers[index])
         return value.strip() if isinstance(value, str) else value
 
-    def _blame(self, problem: _RowProblem | None, values: Sequence[Cell]) -> str:
+    def _blame(self, problem: RowProblem | None, values: Sequence[Cell]) -> str:
         if problem is not None and problem.column is not None:
             return problem.column
         if problem is not None:
@@ -329,17 +160,30 @@ class MessageTemplate:
         return self.fields[0] if len(self.fields) == 1 else ""
 
 
+def _summary(column: str, summary: str) -> str:
+    if not summary:
+        return ""
+    return f"column {column!r}: {summary}" if column else summary
+
+
 def compile_template(
-    source: str, headers: Sequence[str], *, name: str = "message"
+    source: str, headers: Sequence[str], *, name: str = "message", literal: bool = False
 ) -> MessageTemplate:
-    """Parse ``source`` once and bind its placeholders to ``headers``; raises ``TemplateError``."""
+    """Parse ``source`` once and bind its placeholders to ``headers``; raises ``TemplateError``.
+
+    ``{{ First name }}`` (a header with spaces) is read as that column. Text that looks like
+    another tool's placeholder for a column (``{Namn}``, ``[Namn]``, ``<<Namn>>``, ``%Namn%``,
+    ``$Namn``) is refused, since it would go out as written to everyone, unless ``literal``.
+    """
     headers = tuple(headers)
+    resolver = _Resolver(headers)
     try:
-        tree = _ENV.parse(source)
+        tree = _ENV.parse(_read_spaced_names(source, resolver, name))
     except TemplateSyntaxError as error:
         raise _syntax_error(error, source, name) from error
     _check_nodes(tree, name)
-    resolver = _Resolver(headers)
+    if not literal:
+        _check_lookalikes(tree, resolver, name)
     undeclared = meta.find_undeclared_variables(tree)
     names = _bind_names(tree, undeclared - {ROW}, resolver, name)
     row_keys = _bind_row(tree, resolver, name) if ROW in undeclared else None
@@ -356,12 +200,14 @@ def compile_template(
         _names=names,
         _row_keys=row_keys,
         _headers=headers,
-        _plain=_plain_parts(tree, dict(names)),
+        _plain=_plain_parts(tree, dict(names), dict(row_keys or ())),
     )
 
 
-def _plain_parts(tree: nodes.Template, names: dict[str, int]) -> tuple[str | int, ...] | None:
-    """Literal text and column indices, if the template is nothing but text and bare names."""
+def _plain_parts(
+    tree: nodes.Template, names: dict[str, int], row_keys: dict[str, int]
+) -> tuple[str | int, ...] | None:
+    """Literal text and column indices, if the template is nothing but text and bare columns."""
     if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
         return None
     parts: list[str | int] = []
@@ -370,9 +216,37 @@ def _plain_parts(tree: nodes.Template, names: dict[str, int]) -> tuple[str | int
             parts.append(node.data)
         elif isinstance(node, nodes.Name) and node.name in names:
             parts.append(names[node.name])
+        elif (
+            isinstance(node, nodes.Getitem)
+            and _is_row(node.node)
+            and isinstance(node.arg, nodes.Const)
+            and node.arg.value in row_keys
+        ):
+            parts.append(row_keys[node.arg.value])  # row["First name"], as {{ First name }} reads
         else:
             return None
     return tuple(parts)
+
+
+def _read_spaced_names(source: str, resolver: _Resolver, name: str) -> str:
+    """``source`` with ``{{ First name }}`` as ``row["First name"]``; unknown ones fail here."""
+    rewritten, unknown = rewrite_spaced_names(source, resolver.header_of, _row_spelling)
+    if unknown:
+        _fail([f"line {u.line}: {resolver.find(u.words)}" for u in unknown], resolver, name)
+    return rewritten
+
+
+def _check_lookalikes(tree: nodes.Template, resolver: _Resolver, name: str) -> None:
+    """Refuse ``{Namn}`` and the like in the literal text when they name a column."""
+    found = [
+        f"line {item.line}: {item.token!r} looks like a placeholder: write {_spelling(item.header)}"
+        for data in tree.find_all(nodes.TemplateData)
+        for item in find_lookalikes(data.data, data.lineno, resolver.header_of)
+    ]
+    if found:
+        raise TemplateError(
+            "; ".join(found) + " (or send the text as written with --literal)", file=name
+        )
 
 
 def _syntax_error(error: TemplateSyntaxError, source: str, name: str) -> TemplateError:
@@ -407,6 +281,11 @@ class _Resolver:
         what = "column" if in_row else "placeholder"
         return f"unknown {what} {placeholder!r}{self._suggestion(placeholder, in_row)}"
 
+    def header_of(self, words: str) -> str | None:
+        """The header ``words`` name (exactly, or case-, space- and punctuation-insensitively)."""
+        found = self.find(words, in_row=True)
+        return self.headers[found] if isinstance(found, int) else None
+
     def _suggestion(self, placeholder: str, in_row: bool) -> str:
         candidates = {h: h for h in self.headers if h} | {
             k: h for k, h in zip(self.keys, self.headers, strict=True) if k
@@ -429,9 +308,11 @@ class _Resolver:
 
 def _spelling(header: str) -> str:
     """How to write a placeholder for ``header`` in a template."""
-    for candidate in (header, field_name(header)):
-        if candidate.isidentifier() and candidate != ROW:
-            return "{{ " + candidate + " }}"
+    if (header.isidentifier() and header != ROW) or is_spaced_name(header):
+        return "{{ " + header + " }}"
+    candidate = field_name(header)
+    if candidate.isidentifier() and candidate != ROW:
+        return "{{ " + candidate + " }}"
     return "{{ " + _row_spelling(header) + " }}"
 
 
