@@ -20,14 +20,16 @@ from typing import Any, Final
 
 import xlwings as xw
 
+from .campaign import Outcome, Prepared, SendResult, Session, read_template
 from .config import Settings
 from .encoding import analyze
 from .errors import ElksxlError, TemplateError
 from .phone import PhoneNumber, PhoneProblem, normalize
+from .plan import Plan
 from .pricing import to_currency
-from .sheets import RowResult
 from .sheets.xlbook import Selection, named_value, read_selection
 from .sheets.xlsink import RangeResultSink
+from .table import RESULT_COLUMNS, STATUS_COLUMN, Row, RowResult, Table
 from .templating import format_value
 
 __all__ = [
@@ -122,11 +124,9 @@ def ELKS_ENCODING(text: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------
 # RunPython entry points (the ribbon's Check and Send). Thin over campaign.Session.
-#
-# TODO(lead): written against SESSION_API.md while Session was not yet on main; the
-# ``type: ignore`` below goes once it is.
 
 _TITLE: Final = "SMS"
+ERROR_COLUMN: Final = RESULT_COLUMNS[4]
 _CONFIG_KEYS: Final = ("ELKS_", "ELKSXL_")
 
 
@@ -135,8 +135,9 @@ def check_selection(
 ) -> str | None:
     """Plan the selected rows; write problem reasons into ``SMS error``; return the summary.
 
-    ``book`` None is the workbook that called (``xw.Book.caller()``). With ``confirm`` the
-    summary, or an error, is shown in a dialog; without it errors are raised.
+    Reasons an earlier check wrote on rows that are no longer problems are cleared. ``book``
+    None is the workbook that called (``xw.Book.caller()``). With ``confirm`` the summary, or
+    an error, is shown in a dialog; without it errors are raised.
     """
     book = book if book is not None else xw.Book.caller()
     try:
@@ -150,11 +151,12 @@ def check_selection(
 
 def send_selection(
     book: Any = None, *, confirm: bool = True, environ: Mapping[str, str] | None = None
-) -> Any:
-    """Send the message to the selected rows; results fill in beside them. Returns SendResult.
+) -> SendResult | None:
+    """Send the message to the selected rows; results fill in beside them.
 
-    A second call on the same rows resumes: the campaign id is kept in the workbook. With
-    ``confirm`` the count and cost are confirmed in a dialog first (None if declined).
+    A second call on the same rows resumes: the campaign id is kept in the workbook and the
+    journal knows what left. With ``confirm`` the count and cost are confirmed in a dialog
+    first (None if declined) and the outcome is shown; without it errors are raised.
     """
     book = book if book is not None else xw.Book.caller()
     try:
@@ -167,17 +169,20 @@ def send_selection(
 
 
 def _check(book: Any, confirm: bool, environ: Mapping[str, str] | None) -> str:
-    from .campaign import Session  # type: ignore[attr-defined]
-
     selection = read_selection(book)
     settings = Settings.from_env(environ if environ is not None else user_environ())
     with Session(settings) as session:
-        prepared = session.prepare(selection.table, *_message(book))
-        account = asyncio.run(session.account())
-        balance = session.check_balance(prepared, account, force=True)
+        message, name = _message(book)
+        prepared = session.prepare(selection.table, message, message_name=name)
+        balance = session.check_balance(prepared, asyncio.run(session.account()), force=True)
+    reasons = _reasons(prepared.plan)
+    stale = _stale_reasons(selection.table, reasons)
+    if reasons or stale:  # a clean sheet gets no result columns from a check
         sink = RangeResultSink(book, selection.table)
-        for problem in prepared.plan.problems:
-            sink.set(problem.row, RowResult(error=problem.reason))
+        for row, reason in reasons.items():
+            sink.set(row, RowResult(error=reason))
+        for row in stale:
+            sink.set(row, RowResult(error=""))
         sink.save()
     summary = _summary(selection, prepared, balance)
     if confirm:
@@ -185,16 +190,14 @@ def _check(book: Any, confirm: bool, environ: Mapping[str, str] | None) -> str:
     return summary
 
 
-def _send(book: Any, confirm: bool, environ: Mapping[str, str] | None) -> Any:
-    from .campaign import Session  # type: ignore[attr-defined]
-
+def _send(book: Any, confirm: bool, environ: Mapping[str, str] | None) -> SendResult | None:
     selection = read_selection(book)
     settings = Settings.from_env(environ if environ is not None else user_environ())
     sender = named_value(book, "SMS_From")
     with Session(settings) as session:
-        prepared = session.prepare(selection.table, *_message(book))
-        account = asyncio.run(session.account())
-        balance = session.check_balance(prepared, account)
+        message, name = _message(book)
+        prepared = session.prepare(selection.table, message, message_name=name)
+        balance = session.check_balance(prepared, asyncio.run(session.account()))
         if confirm:
             question = _summary(selection, prepared, balance) + "\n\nSend now?"
             answer = book.app.alert(question, title=f"{_TITLE}: send", buttons="ok_cancel")
@@ -205,13 +208,41 @@ def _send(book: Any, confirm: bool, environ: Mapping[str, str] | None) -> Any:
             session.send(
                 prepared,
                 sink,
-                sender=str(sender) if sender else None,
-                save_in_thread=False,  # COM objects belong to this thread
+                sender=format_value(sender).strip() or None,
+                save_in_thread=False,  # the workbook's objects belong to this thread
             )
         )
     if confirm:
-        book.app.alert(f"{result.outcome}: {result.summary}", title=f"{_TITLE}: sent")
+        book.app.alert(_outcome(result), title=f"{_TITLE}: {result.outcome}")
     return result
+
+
+def _reasons(plan: Plan) -> dict[int, str]:
+    """Why each row of the plan will not be sent: problems and duplicates."""
+    reasons = {problem.row: problem.reason for problem in plan.problems}
+    reasons.update((duplicate.row, duplicate.reason) for duplicate in plan.duplicates)
+    return reasons
+
+
+def _stale_reasons(table: Table, reasons: Mapping[int, str]) -> list[int]:
+    """Rows with a reason in ``SMS error`` but none now, and no status: a check wrote it.
+
+    A send always writes a status beside its errors, so those stay as they are.
+    """
+    error, status = table.column_index(ERROR_COLUMN), table.column_index(STATUS_COLUMN)
+    if error is None:
+        return []
+
+    def text(row: Row, index: int | None) -> str:
+        if index is None or index >= len(row.values):
+            return ""
+        return format_value(row.values[index]).strip()
+
+    return [
+        row.number
+        for row in table.rows
+        if row.number not in reasons and text(row, error) and not text(row, status)
+    ]
 
 
 def _message(book: Any) -> tuple[str, str]:
@@ -226,15 +257,13 @@ def _message(book: Any) -> tuple[str, str]:
             "name in the Name Box), or name a template file in a cell named SMS_Template",
             file=book.name,
         )
-    from .campaign import read_template
-
     path = Path(format_value(template).strip()).expanduser()
     if not path.is_absolute() and _has_file(book):
         path = Path(book.fullname).parent / path
     return read_template(path), str(path)
 
 
-def _summary(selection: Selection, prepared: Any, balance: str) -> str:
+def _summary(selection: Selection, prepared: Prepared, balance: str) -> str:
     plan = prepared.plan
     cost = plan.estimated_cost
     lines = [
@@ -251,6 +280,20 @@ def _summary(selection: Selection, prepared: Any, balance: str) -> str:
     if not selection.visibility_known:
         lines.append("hidden rows could not be told apart here: every selected row counts")
     lines.extend(prepared.notice_texts())
+    return "\n".join(lines)
+
+
+def _outcome(result: SendResult) -> str:
+    """What a finished send did, for the dialog: messages by state, cost, and what to do."""
+    summary = result.summary
+    lines = [f"{n} {state.value.replace('_', ' ')}" for state, n in summary.counts.items() if n]
+    lines.append(f"cost: {to_currency(summary.cost):.2f} {result.currency or ''}".rstrip())
+    if summary.stopped is not None:
+        lines.append(f"stopped: {summary.stopped}")
+    if result.outcome in (Outcome.CANCELLED, Outcome.STOPPED):
+        lines.append("press Send again to send the rest (nothing is sent twice)")
+    elif result.outcome is Outcome.PARTIAL:
+        lines.append("the rows that did not go out say why in SMS error")
     return "\n".join(lines)
 
 

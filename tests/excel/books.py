@@ -66,6 +66,15 @@ def table(name: str, top_left: tuple[int, int], rows: int, columns: int) -> dict
     }
 
 
+def with_message(data: dict[str, Any], text: str, *, name: str = "SMS_Message") -> dict[str, Any]:
+    """``data`` with a second sheet "Message" whose A1 holds ``text``, named ``name``."""
+    data = copy.deepcopy(data)
+    data["sheets"].append({"name": "Message", "values": [[text]], "pictures": [], "tables": []})
+    index = len(data["sheets"]) - 1
+    data["names"].append({**_name(name, "$A$1"), "sheet_index": index})
+    return data
+
+
 @contextmanager
 def open_book(data: dict[str, Any]) -> Iterator[Any]:
     book = xw.Book(json=copy.deepcopy(data))

@@ -75,8 +75,9 @@ def test_region_argument_reads_national_numbers_of_that_country() -> None:
     assert excel.ELKS_E164("0701234567", None) == "+46701234567"  # an empty argument: SE
 
 
-def test_mobile_only_rejects_a_landline() -> None:
-    assert excel.ELKS_VALID("08-123 456 78") is True
+def test_a_landline_is_not_valid_as_in_the_plan_and_says_why() -> None:
+    assert excel.ELKS_VALID("08-123 456 78") is False
+    assert "landline" in excel.ELKS_WHY("08-123 456 78")
     assert excel.ELKS_VALID("08-123 456 78", "SE", True) is False
     assert "landline" in excel.ELKS_WHY("08-123 456 78", "SE", True)
 

@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from elksxl.errors import WorkbookError
-from elksxl.sheets import RowResult
 from elksxl.sheets.xlbook import named_value, read_campaign_id, read_selection, visible_spans
 from elksxl.sheets.xlsink import RangeResultSink
-from elksxl.table import RESULT_COLUMNS
+from elksxl.table import RESULT_COLUMNS, RowResult
 
 from .books import applied, cell_writes, open_book, payload, table
 

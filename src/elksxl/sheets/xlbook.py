@@ -18,12 +18,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Final
 
 from ..errors import WorkbookError
-from ..table import Cell, Row, Table
+from ..table import CAMPAIGN_NAME, CAMPAIGN_PROPERTY, Cell, Row, Table
 from .files import column_letter
 from .reader import header_text
 
@@ -37,9 +37,6 @@ __all__ = [
     "visible_spans",
     "write_campaign_id",
 ]
-
-CAMPAIGN_PROPERTY: Final = "elksxl campaign"
-CAMPAIGN_NAME: Final = "elksxl_campaign"
 
 # One area of an address such as "$A$3:$C$9", "$A:$C" or "$3:$9" (sheet prefix removed).
 _AREA: Final = re.compile(r"\$?([A-Z]*)\$?(\d*)(?::\$?([A-Z]*)\$?(\d*))?")
@@ -80,7 +77,7 @@ def read_selection(book: Any) -> Selection:
     ]
     rows, hidden, known = _drop_hidden(sheet, rows, first_column)
     campaign = read_campaign_id(book)
-    table = _table(
+    table = Table(
         header=header,
         rows=rows,
         sheet=sheet.name,
@@ -92,13 +89,6 @@ def read_selection(book: Any) -> Selection:
     )
     name = list_object.name if list_object is not None else None
     return Selection(table, campaign, hidden, known, name)
-
-
-def _table(**values: Any) -> Table:
-    # campaign_id and hidden_rows are new Table fields (table.py, being changed on main):
-    # pass them only where this Table has them.
-    known = {field.name for field in fields(Table)}
-    return Table(**{key: value for key, value in values.items() if key in known})
 
 
 def _list_object(sheet: Any, selection: Any) -> Any:

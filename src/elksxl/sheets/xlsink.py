@@ -20,9 +20,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
-from ..table import RESULT_COLUMNS, Table
+from ..table import RESULT_COLUMNS, RowResult, Table
 from .reader import header_text
-from .writer import RowResult
 from .xlbook import write_campaign_id
 
 __all__ = ["RangeResultSink"]
