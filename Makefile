@@ -3,17 +3,23 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: demo test lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
+# `make demo` installs what elksxl needs; `make test` adds the test tools (dev extras).
+$(RUN_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/elksxl demo
 
 test: $(STAMP) lint typecheck pytest
@@ -25,8 +31,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The xlwings adapter tests use xlwings' JSON engine, which needs the noncommercial key (tests
+# only; elksxl itself never uses that engine).
 pytest: $(STAMP)
-	$(BIN)/pytest
+	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

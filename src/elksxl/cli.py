@@ -496,6 +496,26 @@ def status_command(workbook: Path, sheet: str | None, journal_path: Path | None)
     out.print(f"written to {writer.target}")
 
 
+@cli.group("excel")
+def excel_group() -> None:
+    """Desktop Excel through xlwings: worksheet functions and an SMS ribbon (no server)."""
+
+
+@excel_group.command("setup")
+@click.argument(
+    "folder", type=click.Path(path_type=Path, file_okay=False), default=Path("elksxl-excel")
+)
+@click.option("--overwrite", is_flag=True, help="Replace files already in the folder.")
+@translate_errors
+def excel_setup_command(folder: Path, overwrite: bool) -> None:
+    """Write the SMS ribbon workbook, the VBA module and the install steps into FOLDER."""
+    from .excel_setup import write_setup
+
+    for path in write_setup(folder, overwrite=overwrite):
+        out.print(f"wrote {path}")
+    out.print(f"next: follow {folder / 'INSTALL.md'} (Windows and Mac)")
+
+
 @cli.command("demo")
 @click.option(
     "--templates",

@@ -61,9 +61,29 @@ def validate_sender(sender: str) -> str:
     if _NUMBER_SENDER.fullmatch(sender) or _TEXT_SENDER.fullmatch(sender):
         return sender
     raise ConfigError(
-        f"invalid sender {sender!r}: use an E.164 number such as +46701234567, or 3-11 letters "
-        "and digits (A-Z, a-z, 0-9) that do not start with a digit, such as MyShop"
+        f"invalid sender {sender!r}: {_sender_problem(sender)}. Use an E.164 number such as "
+        "+46701234567, or 3-11 letters and digits (A-Z, a-z, 0-9) that do not start with a "
+        "digit, such as MyShop"
     )
+
+
+def _sender_problem(sender: str) -> str:
+    if sender.startswith("+") or sender.isdigit():
+        digits = sender.removeprefix("+")
+        if not sender.startswith("+"):
+            return "a number must start with + and its country code"
+        if not digits.isdigit():
+            return "a number may hold only digits after the +"
+        return "a number needs 7 to 15 digits after the +, the first not 0"
+    odd = sorted({c for c in sender if not (c.isascii() and c.isalnum())})
+    if odd:
+        shown = " ".join(repr(c) for c in odd)
+        return f"a text sender may hold only A-Z, a-z and 0-9, not {shown}"
+    if len(sender) < 3:
+        return "a text sender needs at least 3 characters"
+    if len(sender) > 11:
+        return f"a text sender may have at most 11 characters, not {len(sender)}"
+    return "a text sender must not start with a digit"
 
 
 def check_rate(rate: float, *, source: str = "the rate") -> float:

@@ -27,8 +27,10 @@ class ProgressMeter:
         clock: Clock,
         on_progress: Callable[[Progress], None] | None,
         interval: float,
+        limit: float = 0.0,
     ) -> None:
         self.tally = tally
+        self.limit = limit  # the limiter's messages per minute (0: none)
         self.clock = clock
         self.on_progress = on_progress
         self.interval = interval
@@ -44,6 +46,16 @@ class ProgressMeter:
         while True:
             await self.clock.sleep(self.interval)
             self.emit()
+
+    def _rate(self, span: float) -> float:
+        """Accepts per minute over the last minute.
+
+        In the first minute the count is extrapolated from a short span, and the limiter's
+        start-up burst would read as a rate above the limit that no 60 s window ever has:
+        the limiter caps every window, so the shown rate is capped at its rate too.
+        """
+        rate = len(self.accepted_at) / span * 60 if span > 0 else 0.0
+        return min(rate, self.limit) if self.limit > 0 and span < _RATE_WINDOW else rate
 
     def emit(self) -> None:
         if self.on_progress is None:
@@ -63,7 +75,7 @@ class ProgressMeter:
                 not_sent=counts[State.NOT_SENT],
                 remaining=counts[State.PLANNED] + counts[State.IN_FLIGHT],
                 cost=self.tally.cost,
-                rate_per_minute=len(self.accepted_at) / span * 60 if span > 0 else 0.0,
+                rate_per_minute=self._rate(span),
                 elapsed=elapsed,
                 rate_limited=self.tally.rate_limited,
             )

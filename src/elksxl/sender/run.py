@@ -91,7 +91,11 @@ class _Run:
         self.halt = Halt()  # set by cancel or a stop: take no new messages
         self.tally = Tally()
         self.meter = ProgressMeter(
-            self.tally, self.clock, sender._on_progress, self.o.progress_interval
+            self.tally,
+            self.clock,
+            sender._on_progress,
+            self.o.progress_interval,
+            limit=sender._limiter.rate_per_minute,
         )
         self.ledger = Ledger(self.journal, self.write, self.tally, self.meter, sender._on_settled)
         backoff = Backoff(self.o)
