@@ -496,6 +496,50 @@ def status_command(workbook: Path, sheet: str | None, journal_path: Path | None)
     out.print(f"written to {writer.target}")
 
 
+@cli.command("serve")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to bind (local only)."
+)
+@click.option("--port", default=8443, show_default=True, type=int)
+@click.option(
+    "--public-url",
+    help="The https origin Excel and 46elks reach this server at (default: ELKSXL_PUBLIC_URL); "
+    "the manifest and delivery-report URLs are made for it.",
+)
+@click.option("--cert", type=click.Path(path_type=Path, dir_okay=False), help="TLS certificate.")
+@click.option("--key", type=click.Path(path_type=Path, dir_okay=False), help="TLS private key.")
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Journal file (default: ELKSXL_JOURNAL or the user's state directory).",
+)
+@translate_errors
+def serve_command(
+    host: str,
+    port: int,
+    public_url: str | None,
+    cert: Path | None,
+    key: Path | None,
+    journal_path: Path | None,
+) -> None:
+    """Run the Excel add-in's backend: task pane, manifest, API and delivery-report webhooks.
+
+    Needs ELKSXL_TOKEN (the access token people type into the task pane) and the 46elks
+    credentials. Binds 127.0.0.1 unless told otherwise.
+    """
+    from .server import serve
+
+    settings = load_settings(journal_path=journal_path)
+    settings.require_credentials()
+
+    def ready(url: str) -> None:
+        manifest = (public_url or settings.public_url or url).rstrip("/") + "/manifest.xml"
+        err.print(f"elksxl add-in backend on {url} (Ctrl-C to stop); manifest: {manifest}")
+
+    serve(settings, host, port, cert, key, public_url, on_ready=ready)
+
+
 @cli.group("excel")
 def excel_group() -> None:
     """Desktop Excel through xlwings: worksheet functions and an SMS ribbon (no server)."""
