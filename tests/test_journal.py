@@ -560,6 +560,14 @@ def test_mark_delivery_never_changes_a_final_state(journal: Journal, final: str,
     assert journal.by_elks_id("s1") == settled
 
 
+def test_a_failed_report_records_when_it_failed(journal: Journal) -> None:
+    sent_message(journal)
+    entry = journal.mark_delivery("s1", "failed", AT)
+    assert entry is not None
+    assert entry.state is State.FAILED
+    assert entry.delivered_at == AT
+
+
 def test_mark_delivery_sent_report_keeps_a_sent_message_sent(journal: Journal) -> None:
     key = sent_message(journal)
     entry = journal.mark_delivery("s1", "sent", None)

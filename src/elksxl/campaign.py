@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from itertools import chain, islice
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +26,17 @@ from typing import TYPE_CHECKING, Self
 
 from .config import Settings, validate_sender
 from .errors import BalanceError, ConfigError, NotACampaignError, TemplateError
+from .identity import (
+    Lookup,
+    Notice,
+    identify,
+    legacy_campaign_id,
+    notice_text,
+    recorded_campaign,
+    sheet_statuses,
+)
+from .inputs import load_prices, read_template
+from .outcomes import CampaignStatus, DryRunResult, Outcome, SendResult, outcome_of
 from .plan import (
     SAMPLE_ROWS,
     AlreadySent,
@@ -38,9 +47,9 @@ from .plan import (
     build,
     iter_plan,
 )
-from .pricing import PriceTable, load_example, to_currency
+from .pricing import PriceTable, to_currency
 from .recipients import PhoneColumns, find_phone_columns
-from .table import STATUS_COLUMN, ResultSink, Row, RowResult, Table
+from .table import ResultSink, Row, RowResult, Table
 from .templating import MessageTemplate, compile_template
 
 if TYPE_CHECKING:  # the HTTP stack and the journal load only when something is sent
@@ -50,7 +59,6 @@ if TYPE_CHECKING:  # the HTTP stack and the journal load only when something is 
     from .client import ElksClient
     from .journal import Journal, JournalEntry
     from .sender import Progress as Progress
-    from .sender import SendSummary
 
 __all__ = [
     "CampaignStatus",
@@ -65,68 +73,6 @@ __all__ = [
     "load_prices",
     "read_template",
 ]
-
-
-def read_template(path: Path) -> str:
-    """The text of a template file; a final newline is not part of the message."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TemplateError("template file not found: check the path", file=str(path)) from None
-    except IsADirectoryError:
-        raise TemplateError("is a folder, not a template file", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise TemplateError("is not UTF-8 text: save it as UTF-8", file=str(path)) from None
-    return text.removesuffix("\n").removesuffix("\r")
-
-
-def load_prices(path: Path | None) -> PriceTable:
-    """The price table at ``path``, or the packaged example table."""
-    if path is None:
-        return load_example()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the price table: {exc.strerror}", file=str(path)) from None
-    return PriceTable.from_json(text, source=str(path))
-
-
-def legacy_campaign_id(table: Table) -> str:
-    """The id elksxl 0.1 gave a campaign: a hash of the workbook's path and sheet.
-
-    Only used to adopt such a campaign when its workbook, carrying results, is sent again.
-    """
-    source = str(Path(table.source).resolve()) if table.source else ""
-    return hashlib.sha256(f"{source}\x00{table.sheet}".encode()).hexdigest()[:20]
-
-
-class Notice(StrEnum):
-    """Things a person must be told before anything is sent."""
-
-    MESSAGE_CHANGED = "message changed"
-    NOT_IN_JOURNAL = "not in journal"
-    ADOPTED = "adopted"
-    NEW_CAMPAIGN = "new campaign"
-
-
-_NOTICE_TEXT = {
-    Notice.MESSAGE_CHANGED: (
-        "the message differs from the one this sheet's campaign was sent with: rows marked "
-        "sent stay skipped and only the other rows get the new message; start a new campaign "
-        "to send it to every valid row"
-    ),
-    Notice.NOT_IN_JOURNAL: (
-        "this workbook's campaign is not in the journal at {journal} (sent from another "
-        "computer or with another journal?): rows marked sent are skipped, the rest are sent"
-    ),
-    Notice.ADOPTED: (
-        "resuming the campaign an earlier elksxl recorded for this file; its id is now stored "
-        "in the workbook"
-    ),
-    Notice.NEW_CAMPAIGN: (
-        "a new campaign: every valid row gets the message, rows marked sent included"
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -147,7 +93,7 @@ class Prepared:
     recorded: tuple[Message, ...] = ()
 
     def notice_texts(self) -> list[str]:
-        return [_NOTICE_TEXT[n].format(journal=self.journal_path) for n in self.notices]
+        return [notice_text(n, self.journal_path) for n in self.notices]
 
 
 @dataclass(frozen=True)
@@ -158,39 +104,6 @@ class StreamedPlan:
     prices: PriceTable
     phone: PhoneColumns
     items: Iterator[PlanItem]
-
-
-class Outcome(StrEnum):
-    COMPLETE = "complete"  # every planned message was accepted by 46elks
-    PARTIAL = "partial"  # some rows failed, were not sent or are unknown
-    CANCELLED = "cancelled"  # the user stopped it; a resume sends the rest
-    STOPPED = "stopped"  # out of credits or authentication: nothing more can go out
-
-
-@dataclass(frozen=True)
-class SendResult:
-    campaign_id: str
-    outcome: Outcome
-    summary: SendSummary
-    currency: str | None
-
-
-@dataclass(frozen=True)
-class DryRunResult:
-    """What 46elks itself says the campaign would cost (dryrun=yes for every message)."""
-
-    messages: int
-    parts: int
-    estimated_cost: int
-    rejected: tuple[tuple[int, str], ...]  # (row, reason) for messages 46elks would refuse
-
-
-@dataclass(frozen=True)
-class CampaignStatus:
-    campaign_id: str
-    counts: dict[str, int]  # status word -> rows
-    cost: int  # 1/10000 of ``currency``
-    currency: str | None
 
 
 class Session:
@@ -254,7 +167,7 @@ class Session:
         """
         options = replace(options or self.options(), skip_sent=not new_campaign)
         template = self._compile(message, table, message_name, options.literal)
-        campaign, notices = self._identify(table, message, new_campaign)
+        campaign, notices = identify(table, message, new_campaign, self._lookup())
         plan = build(table, template, options, self.prices)
         recorded: tuple[Message, ...] = ()
         if campaign is not None:
@@ -284,7 +197,7 @@ class Session:
         """Like :meth:`prepare`, consuming ``rows`` one at a time (100,000-row sheets)."""
         options = options or self.options()
         template = self._compile(message, table, message_name, options.literal)
-        campaign, _ = self._identify(table, message, new_campaign=False)
+        campaign, _ = identify(table, message, False, self._lookup())
         head = list(islice(rows, SAMPLE_ROWS))
         phone = find_phone_columns(table, options.phone_columns, head)
         items = iter_plan(table, chain(head, rows), template, options, self.prices, phone=phone)
@@ -301,27 +214,9 @@ class Session:
             raise TemplateError("the message is empty", file=None if name == "message" else name)
         return compile_template(message, table.header, name=name, literal=literal)
 
-    def _identify(
-        self, table: Table, message: str, new_campaign: bool
-    ) -> tuple[str | None, tuple[Notice, ...]]:
-        """Which campaign the sheet belongs to, and what the user must be told about it."""
-        if new_campaign:
-            known = table.campaign_id is not None or _has_results(table)
-            return None, (Notice.NEW_CAMPAIGN,) if known else ()
+    def _lookup(self) -> Lookup | None:
         journal = self._open_journal(create=False)
-        campaign, notices = table.campaign_id, []
-        if campaign is None:
-            legacy = legacy_campaign_id(table)
-            if journal is None or not _has_results(table) or journal.campaign(legacy) is None:
-                return None, ()
-            campaign = legacy
-            notices.append(Notice.ADOPTED)
-        recorded = journal.campaign(campaign) if journal is not None else None
-        if recorded is None:
-            notices.append(Notice.NOT_IN_JOURNAL)
-        elif recorded.message is not None and recorded.message != message:
-            notices.append(Notice.MESSAGE_CHANGED)
-        return campaign, tuple(notices)
+        return None if journal is None else journal.campaign
 
     def _arrived(self, campaign: str) -> Callable[[int, str, str], bool]:
         from .results import arrived_matcher
@@ -429,6 +324,7 @@ class Session:
         Before the first message leaves, the campaign id and the problem rows are saved
         through the sink: a copy of the workbook taken after a crash resumes this campaign.
         """
+        from .callbacks import delivery_url
         from .ratelimit import TokenBucket
         from .results import (
             PeriodicSaver,
@@ -440,7 +336,9 @@ class Session:
         from .sender import Sender, SendOptions
 
         options = SendOptions(
-            sender=self.require_sender(sender), whendelivered=whendelivered, flash=flash
+            sender=self.require_sender(sender),
+            whendelivered=whendelivered or delivery_url(self.settings),
+            flash=flash,
         )
         journal = self._open_journal()
         assert journal is not None
@@ -482,7 +380,7 @@ class Session:
                 everyone = (*prepared.recorded, *prepared.plan.messages)
                 saver.add_all(journal_results(journal, campaign, everyone))
                 await saver.flush()
-        return SendResult(campaign, _outcome(summary), summary, account.currency)
+        return SendResult(campaign, outcome_of(summary), summary, account.currency)
 
     # -- delivery reports ----------------------------------------------------------------------
 
@@ -493,6 +391,68 @@ class Session:
         journal = self._open_journal()
         assert journal is not None
         return journal.mark_delivery(elks_id, status, at) is not None
+
+    async def refresh(
+        self, campaign_id: str, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Ask 46elks about every message of the campaign still ``sent`` and record the final
+        answers (delivered, failed); returns how many were settled. At the account's rate."""
+        from .deliveries import look_up
+        from .journal import State
+
+        journal = self._open_journal(create=False)
+        if journal is None:
+            return 0
+        waiting = journal.entries(campaign_id, [State.SENT])
+        if not waiting:
+            return 0
+        async with self._client() as client:
+            return await look_up(
+                client,
+                waiting,
+                self.settings.rate_per_minute,
+                self.record_delivery,
+                on_progress=on_progress,
+            )
+
+    async def wait_for_delivery(
+        self,
+        campaign_id: str,
+        within: float,
+        *,
+        interval: float = 15.0,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Refresh until every message has a final state or ``within`` seconds pass; returns
+        how many are still waiting. ``on_progress(final, total)`` after every round."""
+        from .journal import State
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            await self.refresh(campaign_id)
+            journal = self._open_journal()
+            assert journal is not None
+            counts = journal.counts(campaign_id)
+            final = counts[State.DELIVERED] + counts[State.FAILED]
+            if on_progress:
+                on_progress(final, final + counts[State.SENT])
+            left = deadline - loop.time()
+            if not counts[State.SENT] or left <= 0:
+                return counts[State.SENT]
+            await asyncio.sleep(min(interval, left))
+
+    def campaign_of(self, table: Table) -> str:
+        """The id of ``table``'s campaign in this journal; NotACampaignError when it has none."""
+        recorded = recorded_campaign(table, self._lookup())
+        if recorded is None:
+            raise NotACampaignError(
+                f"no campaign of this workbook is in the journal at {self.settings.journal_path}:"
+                " nothing was sent from it with this journal",
+                file=table.source or None,
+                sheet=table.sheet,
+            )
+        return recorded.id
 
     def results(self, campaign_id: str) -> dict[int, RowResult]:
         """Each row's result cells as the journal holds them now (empty for an unknown campaign).
@@ -514,23 +474,14 @@ class Session:
         """
         from .results import journal_results
 
-        journal = self._open_journal(create=False)
-        campaign = table.campaign_id
-        if campaign is None and journal is not None and _has_results(table):
-            legacy = legacy_campaign_id(table)
-            campaign = legacy if journal.campaign(legacy) is not None else None
-        recorded = journal.campaign(campaign) if journal is not None and campaign else None
-        if journal is None or campaign is None or recorded is None:
-            where = f"the journal at {self.settings.journal_path}"
-            raise NotACampaignError(
-                f"no campaign of this workbook is in {where}: nothing was sent from it "
-                "with this journal",
-                file=table.source or None,
-                sheet=table.sheet,
-            )
+        campaign = self.campaign_of(table)
+        journal = self._open_journal()
+        assert journal is not None
+        recorded = journal.campaign(campaign)
+        assert recorded is not None
         results = journal_results(journal, campaign)
         counts: dict[str, int] = {}
-        for word in _sheet_statuses(table, exclude=results.keys()):
+        for word in sheet_statuses(table, exclude=results.keys()):
             counts[word] = counts.get(word, 0) + 1
         for result in results.values():
             word = result.status or "unknown"
@@ -540,24 +491,6 @@ class Session:
                 sink.set(row, result)
             sink.save()
         return CampaignStatus(campaign, counts, journal.total_cost(campaign), recorded.currency)
-
-
-def _has_results(table: Table) -> bool:
-    return any(True for _ in _sheet_statuses(table))
-
-
-def _sheet_statuses(table: Table, exclude: Iterable[int] = ()) -> Iterator[str]:
-    """The status words already in the sheet's ``SMS status`` column."""
-    index = table.column_index(STATUS_COLUMN)
-    if index is None:
-        return
-    skip = set(exclude)
-    for row in table.rows:
-        if row.number in skip or index >= len(row.values):
-            continue
-        value = row.values[index]
-        if isinstance(value, str) and value.strip():
-            yield value.strip().casefold()
 
 
 def _without_arrived(
@@ -575,16 +508,3 @@ def _without_arrived(
         already_sent=tuple(sorted((*plan.already_sent, *rows))),
     )
     return kept, gone
-
-
-def _outcome(summary: SendSummary) -> Outcome:
-    from .journal import State
-
-    if summary.stopped is not None:
-        return Outcome.STOPPED
-    if summary.cancelled:
-        return Outcome.CANCELLED
-    settled = (State.SENT, State.DELIVERED)
-    if any(n for state, n in summary.counts.items() if state not in settled):
-        return Outcome.PARTIAL
-    return Outcome.COMPLETE

@@ -125,6 +125,7 @@ class Settings:
     prices_path: Path | None = None  # None: the packaged example prices
     # `elksxl serve`: the https origin Excel and 46elks reach it at; delivery reports.
     public_url: str | None = None
+    delivery_poll: float = 60.0  # seconds between delivery lookups when 46elks cannot call back
     callback_secret: Secret = field(default_factory=lambda: Secret(""))
     callback_allow: tuple[str, ...] = DEFAULT_CALLBACK_ALLOW
     trusted_proxies: tuple[str, ...] = ()

@@ -259,7 +259,16 @@ def print_status(status: CampaignStatus, title: str) -> None:
 def print_results(path: Path, sheet: str) -> None:
     """The result columns of a written workbook, row by row."""
     table = read_table(path, sheet)
-    wanted = ("Förnamn", "Telefon", "SMS status", "SMS id", "SMS parts", "SMS cost", "SMS error")
+    wanted = (
+        "Förnamn",
+        "Telefon",
+        "SMS status",
+        "SMS id",
+        "SMS parts",
+        "SMS cost",
+        "SMS error",
+        "SMS delivered at",
+    )
     columns = [c for c in wanted if c in table.header]
     index = [table.header.index(c) for c in columns]
     grid = RichTable(title=f"{path} (sheet {sheet!r})")

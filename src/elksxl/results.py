@@ -86,6 +86,8 @@ def row_result(entry: JournalEntry) -> RowResult:
         error = "not sent yet (cancelled): run the campaign again to send"
     elif entry.state in (State.UNKNOWN, State.IN_FLIGHT) and not error:
         error = "outcome unknown: run again to reconcile with 46elks"
+    elif entry.state is State.FAILED and not error:
+        error = "not delivered: 46elks reports that the phone network could not deliver it"
     return RowResult(
         status=_STATUS_WORDS[entry.state],
         sms_id=entry.elks_id,

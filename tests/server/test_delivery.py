@@ -75,8 +75,25 @@ def test_delivered_and_failed_reach_the_sheet_on_the_next_poll(
 
     whendelivered = {m["whendelivered"] for m in sim.messages()}
     assert whendelivered == {f"{backend.settings.public_url}/elks/delivery/{SECRET}"}
-    assert all(grid[(row, DELIVERED_AT)] for row in (2, 3, 5))
-    assert grid[(4, DELIVERED_AT)] == ""
+    assert all(grid[(row, DELIVERED_AT)] for row in (2, 3, 4, 5))  # failed: when it failed
+
+
+def test_without_a_public_url_the_server_asks_46elks_and_the_poll_shows_it(
+    backend_factory: StartBackend, settings: Settings, sim: SimulatorHandle
+) -> None:
+    backend = backend_factory(settings, delivery_poll=0.2)
+    grid: Grid = {}
+    with client(backend) as api:
+        started = api.post("/api/send", json=body(4)).raise_for_status().json()
+
+        def settled(poll: dict[str, Any]) -> bool:
+            words = [grid.get((row, STATUS)) for row in range(2, 6)]
+            return words == ["delivered", "delivered", "failed", "delivered"]
+
+        poll_until(api, started["run"], grid, {}, done=settled)
+
+    assert {m["whendelivered"] for m in sim.messages()} == {None}
+    assert sim.callbacks() == []
 
 
 def test_repeated_and_late_reports_change_nothing_and_unknown_ids_get_204(

@@ -25,7 +25,7 @@ def test_preview_figures_equal_elksxl_plan_on_an_xlsx_with_the_same_values(
     values += [
         ["Ogiltig", "12345", "Lund"],
         ["Tom", None, "Ystad"],
-        ["Dubblett", number(3), "Lund"],
+        ["Namn3", number(3), "Malmö"],  # the same number and the same text as row 5
     ]
     values += [["Float", 46701239999.0, "Umeå"], ["<img src=x onerror=alert(1)>", number(40), ""]]
     book = openpyxl.Workbook()

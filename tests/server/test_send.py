@@ -36,7 +36,7 @@ def send_body(values: list[list[Any]], **extra: Any) -> dict[str, Any]:
 def test_send_writes_results_into_the_right_cells_and_nowhere_else(
     api: httpx.Client, sim: SimulatorHandle
 ) -> None:
-    values = [*contacts(4), ["Ogiltig", "12"], ["Dubblett", number(1)]]
+    values = [*contacts(4), ["Ogiltig", "12"], ["Namn1", number(1)]]  # row 7 repeats row 3
     answer = api.post("/api/send", json=send_body(values))
     assert answer.status_code == 202, answer.text
     started = answer.json()
@@ -131,7 +131,7 @@ def test_a_second_send_of_a_running_workbook_gets_409(
 def test_test_number_only_sends_every_message_to_the_test_number_as_its_own_campaign(
     api: httpx.Client, sim: SimulatorHandle
 ) -> None:
-    values = [*contacts(3), ["Dubblett", number(0)]]
+    values = [*contacts(3), ["Namn0", number(0)]]  # the same number and text as row 2
     started = api.post("/api/send", json=send_body(values, test_number_only=True)).json()
     grid: Grid = {}
     props: dict[str, Any] = {}

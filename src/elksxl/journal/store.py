@@ -309,14 +309,16 @@ class Journal:
     def mark_delivery(self, elks_id: str, status: str, at: datetime | None) -> JournalEntry | None:
         """Apply a delivery report; returns the entry, or None for an SMS id the journal lacks.
 
-        ``delivered`` and ``failed`` settle a sent message; any other status (``sent``,
+        ``delivered`` and ``failed`` settle a sent message and record the report's time (the
+        moment of delivery, or of the failure); any other status (``sent``,
         ``created``, values 46elks may add) changes nothing. Duplicate reports change nothing,
         and ``delivered``/``failed`` are final: the first one to arrive wins.
         """
         outcome = status.strip().lower()
         with self._transactions.write() as conn:
             if outcome in (State.DELIVERED, State.FAILED):
-                delivered_at = iso(at or now()) if outcome == State.DELIVERED else None
+                # For ``failed`` the time of the report: when 46elks gave up on delivering it.
+                delivered_at = iso(at or now())
                 conn.execute(
                     "UPDATE messages SET state = ?, delivered_at = ?, updated_at = ?"
                     " WHERE elks_id = ? AND state = 'sent'",

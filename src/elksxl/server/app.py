@@ -7,6 +7,7 @@ credits 402, a running campaign 409, 46elks unreachable or refusing 502, the jou
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -66,9 +67,18 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         backend.resume()
+        polling = (
+            None
+            if settings.public_url
+            else asyncio.create_task(backend.poll_deliveries(settings.delivery_poll))
+        )
         try:
             yield
         finally:
+            if polling is not None:
+                polling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await polling
             await backend.shutdown()
 
     routes: list[Route | Mount] = [

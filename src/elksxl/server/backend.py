@@ -139,6 +139,24 @@ class Backend:
 
     # -- delivery reports ---------------------------------------------------------------------
 
+    async def poll_deliveries(self, interval: float) -> None:
+        """Without a public URL 46elks cannot call back: ask it about sent messages instead,
+        for the campaigns of this server's runs, until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            await self.refresh_runs()
+
+    async def refresh_runs(self) -> int:
+        """One round of :meth:`poll_deliveries`; how many messages got a final state."""
+        settled = 0
+        for campaign in {run.campaign_id for run in self.runs.values()}:
+            try:
+                settled += await self.session.refresh(campaign)
+            except ElksxlError as exc:  # 46elks unreachable: the next round asks again
+                _log.warning("delivery lookup for campaign %s failed: %s", campaign, exc)
+        self.deliveries += settled
+        return settled
+
     def record_delivery(self, elks_id: str, status: str, at: Any) -> bool:
         known = self.session.record_delivery(elks_id, status, at)
         if known:

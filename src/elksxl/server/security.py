@@ -10,16 +10,14 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import os
-import secrets
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..config import Settings
+from .. import callbacks
+from ..config import Secret, Settings
 from ..errors import ConfigError
 
 __all__ = [
@@ -110,32 +108,8 @@ def allowed_caller(address: str, allowed: Sequence[Network]) -> bool:
 
 
 def callback_secret(settings: Settings, token: str) -> str:
-    """``ELKSXL_CALLBACK_SECRET``, else a secret made once and kept beside the journal (0600)."""
-    secret = settings.callback_secret.reveal()
-    if not secret:
-        secret = _stored_secret(settings.journal_path.parent / "callback-secret")
-    if hmac.compare_digest(secret.encode(), token.encode()):
-        raise ConfigError(
-            "ELKSXL_CALLBACK_SECRET must differ from ELKSXL_TOKEN: the callback address is "
-            "given to 46elks, the token only to the add-in"
-        )
-    return secret
-
-
-def _stored_secret(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it meanwhile
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        out.write(secret + "\n")
-    return secret
+    """The webhooks' secret path segment (see :func:`elksxl.callbacks.callback_secret`)."""
+    return callbacks.callback_secret(settings.with_changes(token=Secret(token)))
 
 
 class Guard:
