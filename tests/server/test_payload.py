@@ -33,6 +33,25 @@ def test_a_table_with_a_header_keeps_excel_row_numbers_and_leaves_hidden_rows_ou
     assert parsed.cell(8, 1) == "Kontakter!D8"
 
 
+def test_rows_selected_away_from_their_header_keep_their_own_row_numbers() -> None:
+    payload = selection([["Namn", "Telefon"], ["Gun", "0701234510"], ["Hans", "0701234511"]])
+    payload["selection"]["row_numbers"] = [1, 10, 11]
+
+    table = parse_selection(payload).table
+
+    assert table.header_row == 1
+    assert [(r.number, r.values[0]) for r in table.rows] == [(10, "Gun"), (11, "Hans")]
+
+
+@pytest.mark.parametrize("numbers", [[1, 2], [1, 10, 10], [1, 0, 3], "1,2,3"])
+def test_row_numbers_that_do_not_fit_the_values_are_refused(numbers: object) -> None:
+    payload = selection([["Namn", "Telefon"], ["Gun", "0701234510"], ["Hans", "0701234511"]])
+    payload["selection"]["row_numbers"] = numbers
+
+    with pytest.raises(InputError, match="row_numbers"):
+        parse_selection(payload)
+
+
 def test_a_plain_block_of_numbers_gets_a_telefon_header() -> None:
     parsed = parse_selection(
         selection([["0701234567"], [46701234568.0]], first_row=3, header=False)

@@ -15,6 +15,7 @@ rules follow the .xlsx reader, so the same rows plan the same way from a file or
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -88,10 +89,10 @@ def parse_selection(payload: Mapping[str, Any]) -> Selection:
         raise InputError(f"utc_offset_minutes {offset} is not a time zone offset")
     campaign = book.get("campaign_id") if isinstance(book, Mapping) else None
     width = max((len(r) for r in values), default=0)
+    numbers = _row_numbers(selection.get("row_numbers"), first_row, len(values))
     if has_header:
-        header = _header(values[0] if values else [], name, first_row, first_column)
-        body_start = first_row + 1
-        body = values[1:]
+        header = _header(values[0] if values else [], name, numbers[0], first_column)
+        body_numbers, body = numbers[1:], values[1:]
     else:
         if width > 1:
             raise InputError(
@@ -99,14 +100,14 @@ def parse_selection(payload: Mapping[str, Any]) -> Selection:
                 "header row (e.g. Telefon, Namn) to use several columns",
                 sheet=name,
             )
-        header, body_start, body = (PLAIN_HEADER,), first_row, values
-    rows, left_out = _rows(body, body_start, hidden, len(header))
+        header, body_numbers, body = (PLAIN_HEADER,), numbers, values
+    rows, left_out = _rows(body, body_numbers, hidden, len(header))
     table = Table(
         header=header,
         rows=rows,
         sheet=name,
         source=str(book.get("name") or "") if isinstance(book, Mapping) else "",
-        header_row=body_start - 1,
+        header_row=numbers[0] if has_header else first_row - 1,
         first_column=first_column,
         campaign_id=campaign if isinstance(campaign, str) and campaign else None,
         hidden_rows=left_out,
@@ -132,13 +133,25 @@ def _header(cells: Sequence[Any], sheet: str, row: int, first_column: int) -> tu
     return header
 
 
+def _row_numbers(given: Any, first_row: int, count: int) -> list[int]:
+    """The Excel row of each entry of ``values``: ``selection.row_numbers`` when the pane sent
+    it (the selected rows need not be next to their header), else consecutive from first_row."""
+    if given is None:
+        return [first_row + i for i in range(max(count, 1))]
+    if not isinstance(given, list) or len(given) != count:
+        raise InputError("selection.row_numbers must list one Excel row for each row of values")
+    numbers = [_integer(n, "selection.row_numbers", minimum=1) for n in given]
+    if any(b <= a for a, b in itertools.pairwise(numbers)):
+        raise InputError("selection.row_numbers must go down the sheet (each above the next)")
+    return numbers or [first_row]
+
+
 def _rows(
-    body: Sequence[Sequence[Any]], first: int, hidden: set[int], width: int
+    body: Sequence[Sequence[Any]], numbers: Sequence[int], hidden: set[int], width: int
 ) -> tuple[list[Row], int]:
     rows: list[Row] = []
     left_out = 0
-    for offset, raw in enumerate(body):
-        number = first + offset
+    for number, raw in zip(numbers, body, strict=True):
         values = tuple(_cell(v) for v in raw)
         if all(v is None for v in values):
             continue
