@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("plan", "sender", "send")
+BENCHES = ("plan", "sender", "send", "addin")
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from .campaign import CampaignStatus, Prepared, SendResult, StreamedPlan
+from .campaign import CampaignStatus, Notice, Prepared, SendResult, StreamedPlan
 from .plan import Duplicate, Message, Plan, Problem, Tally
 from .pricing import to_currency
 from .sheets import read_table
@@ -47,7 +47,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 def print_prepared(prepared: Prepared, source: str, rate: float, *, shown: int = 5) -> None:
     """The plan, then what must be said about the campaign before anything is sent."""
     print_plan(prepared.plan, prepared.table, source, rate, shown=shown)
-    for text in prepared.notice_texts():
+    hints = {Notice.MESSAGE_CHANGED: " (--new-campaign)"}
+    for notice, text in zip(prepared.notices, prepared.notice_texts(), strict=True):
+        text += hints.get(notice, "")
         err.print(f"[bold yellow]note:[/] {escape(text)}", markup=True)
 
 
