@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from elksxl.campaign import Notice, Outcome, Prepared, SendResult, Session
+from elksxl.campaign import Notice, Outcome, Prepared, SendResult, Session, legacy_campaign_id
 from elksxl.config import Settings
 from elksxl.errors import BalanceError, ConfigError, NotACampaignError
 from elksxl.table import RESULT_COLUMNS, Row, Table
@@ -362,3 +363,33 @@ def test_status_of_a_workbook_never_sent_says_so_and_writes_nothing(settings: Se
         session.status(contacts(3), sink)
     assert sink.saves == 0
     assert not settings.journal_path.exists()
+
+
+def test_a_workbook_sent_by_elksxl_0_1_is_adopted_and_its_id_stored(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from elksxl.journal import Journal, PlannedMessage
+
+    book = contacts(3, source=str(tmp_path / "gammal.xlsx"))
+    legacy = legacy_campaign_id(book)
+    with Journal.open(settings.journal_path) as journal:  # as elksxl 0.1 left it: keyed by path
+        journal.ensure_campaign(
+            legacy, source=book.source, sheet=book.sheet, sender=SENDER, options={}
+        )
+        journal.add_planned(legacy, [PlannedMessage(2, e164(0), "Hej")])
+        key = journal.entries(legacy)[0].key
+        journal.mark_in_flight(key)
+        journal.mark_sent(key, elks_id="s0", parts=1, cost=3500, at=datetime.now(UTC))
+    sent_before = dataclasses.replace(
+        book, rows=[Row(2, (*book.rows[0].values[:2], "sent")), *book.rows[1:]]
+    )
+
+    with Session(settings) as session:
+        prepared = session.prepare(sent_before, "Hej")
+        sink = MemorySink()
+        run(session, prepared, sink)
+
+    assert prepared.campaign_id == legacy
+    assert prepared.notices == (Notice.ADOPTED,)
+    assert [m.row for m in prepared.plan.messages] == [3, 4]
+    assert sink.saved_campaign_id == legacy
