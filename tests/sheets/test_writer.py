@@ -591,7 +591,7 @@ def test_results_file_open_in_excel_is_an_error(books: Books) -> None:
     writer.save()
     (path.parent / "~$book.results.xlsx").write_bytes(b"user")
 
-    with pytest.raises(WorkbookError, match="results file is open in Excel"):
+    with pytest.raises(WorkbookError, match="results file is open in Excel or another program"):
         writer.save()
 
 

@@ -35,7 +35,6 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import re
-import stat
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -43,7 +42,8 @@ from typing import BinaryIO, Final
 from ..errors import WorkbookError
 from ..table import RESULT_COLUMNS, RowResult, Table
 from .csvfile import CAMPAIGN_COLUMN, CsvFile, load_csv
-from .files import atomic_save, column_letter, header_changed, is_read_only, lock_file, results_path
+from .files import column_letter, header_changed
+from .saving import SaveTarget
 
 __all__ = ["CsvResultWriter"]
 
@@ -65,8 +65,7 @@ class CsvResultWriter:
 
     def __init__(self, path: Path, table: Table) -> None:
         self.path = Path(path)
-        # Taken before reading, so a change made while we read also counts as someone else's.
-        self._stamp = _stamp(self.path)
+        self._destination = SaveTarget(self.path)  # before reading: see SaveTarget
         csv = load_csv(self.path)
         _check_header(csv, table)
         self._format = csv.format
@@ -77,19 +76,17 @@ class CsvResultWriter:
         self._lines = _split_lines(csv, self._cut)
         self._new: dict[int, list[str | None]] = {}
         self._campaign: object = _UNSET
-        self._target = self.path
-        self._reason: str | None = None
         self._unencodable: dict[str, None] = {}
 
     @property
     def target(self) -> Path:
         """Where the next save goes: the CSV file itself, or ``NAME.results.csv``."""
-        return self._target
+        return self._destination.target
 
     @property
     def fallback_reason(self) -> str | None:
         """Why results go to another file than the CSV file (None while they do not)."""
-        return self._reason
+        return self._destination.reason
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -139,31 +136,12 @@ class CsvResultWriter:
 
     def save(self) -> Path:
         """Save atomically to :attr:`target` and return it."""
-        if self._target == self.path:
-            reason = self._refusal()
-            if reason:
-                self._fall_back(reason)
-        elif lock := lock_file(self._target):
-            raise WorkbookError(
-                f"the results file is open in another program (lock file {lock.name}): close "
-                "it, then save again",
-                file=str(self._target),
-            )
         payload = self._format.bom + self._render().encode(self._format.encoding)
-        try:
-            self._save_to(self._target, payload)
-        except PermissionError as e:
-            if self._target != self.path:
-                raise _cannot_save(self._target, e) from e
-            # Windows refuses to replace a file that another program holds open.
-            self._fall_back(f"it could not be replaced ({e.strerror or e})")
-            try:
-                self._save_to(self._target, payload)
-            except OSError as again:
-                raise _cannot_save(self._target, again) from again
-        except OSError as e:
-            raise _cannot_save(self._target, e) from e
-        return self._target
+
+        def write(out: BinaryIO) -> None:
+            out.write(payload)
+
+        return self._destination.save(write)
 
     def _field(self, value: str, *, text: bool) -> str:
         """``value`` as a field of this file: neutralised, encodable, quoted when needed."""
@@ -235,48 +213,6 @@ class CsvResultWriter:
             next_index += 1
         return slots
 
-    def _refusal(self) -> str | None:
-        lock = lock_file(self.path)
-        if lock:
-            return f"it is open in Excel or LibreOffice (lock file {lock.name})"
-        if _stamp(self.path) != self._stamp:
-            return "it was changed by another program after elksxl read it"
-        if is_read_only(self.path):
-            return "it is read-only"
-        if is_read_only(self.path.parent):
-            return "its folder is read-only"
-        return None
-
-    def _fall_back(self, reason: str) -> None:
-        folder = self.path.parent
-        if is_read_only(folder):
-            folder = Path.cwd()
-            if is_read_only(folder):
-                raise WorkbookError(
-                    f"cannot save the results: {reason}, and neither its folder nor the "
-                    "current folder can be written; copy the file somewhere writable",
-                    file=str(self.path),
-                )
-        self._target = results_path(self.path, folder)
-        self._reason = reason
-
-    def _save_to(self, target: Path, payload: bytes) -> None:
-        try:
-            mode = stat.S_IMODE((target if target.exists() else self.path).stat().st_mode)
-        except OSError:
-            mode = 0o644
-        if target != self.path:
-            mode |= stat.S_IWUSR  # a copy of a read-only file should be writable
-        # Replace the file a symbolic link points to, not the link itself.
-        real = target.resolve() if target.is_symlink() else target
-
-        def write(f: BinaryIO) -> None:
-            f.write(payload)
-
-        atomic_save(write, real, mode=mode)
-        if target == self.path:
-            self._stamp = _stamp(target)
-
 
 def _check_header(csv: CsvFile, table: Table) -> None:
     """Refuse to write if the header differs from the table's: rows may have moved."""
@@ -335,18 +271,3 @@ def _moment(value: datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone().replace(tzinfo=None)
     return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _cannot_save(target: Path, error: OSError) -> WorkbookError:
-    return WorkbookError(
-        f"cannot save ({error.strerror or error}): check the disk and folder permissions",
-        file=str(target),
-    )
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import stat
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import WorkbookError
 from ..table import RowResult
-from .files import column_letter, is_read_only, lock_file, results_path
+from .files import atomic_save, column_letter, is_read_only, lock_file, results_path
 
-__all__ = ["WorkbookWriter", "file_stamp"]
+__all__ = ["SaveTarget", "WorkbookWriter", "file_stamp"]
 
 
 class WorkbookWriter(ABC):
@@ -26,10 +28,7 @@ class WorkbookWriter(ABC):
     def __init__(self, path: Path, header_row: int) -> None:
         self.path = Path(path)
         self._header_row = header_row
-        # Taken before loading, so a change made while we load also counts as someone else's.
-        self._stamp = file_stamp(self.path)
-        self._target = self.path
-        self._reason: str | None = None
+        self._destination = SaveTarget(self.path)  # before loading: see SaveTarget
         self._warnings: tuple[str, ...] = ()
         self._columns: dict[str, int] = {}
         # (True, id) once set_campaign_id was called; a save then writes or removes the id.
@@ -38,12 +37,12 @@ class WorkbookWriter(ABC):
     @property
     def target(self) -> Path:
         """Where the next save goes: the workbook itself, or ``NAME.results.xlsx``."""
-        return self._target
+        return self._destination.target
 
     @property
     def fallback_reason(self) -> str | None:
         """Why results go to another file than the workbook (None while they do not)."""
-        return self._reason
+        return self._destination.reason
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -87,40 +86,66 @@ class WorkbookWriter(ABC):
     def _put(self, row: int, values: tuple[object, ...]) -> None:
         """Remember the values (aligned with RESULT_COLUMNS; None = leave) for ``row``."""
 
-    @abstractmethod
-    def _save_to(self, target: Path) -> None:
-        """Write the whole workbook atomically to ``target``."""
-
     def save(self) -> Path:
         """Save atomically to :attr:`target` and return it."""
-        if self._target == self.path:
+        return self._destination.save(self._write)
+
+    @abstractmethod
+    def _write(self, out: BinaryIO) -> None:
+        """Write the whole workbook to ``out``."""
+
+
+class SaveTarget:
+    """Where one file's results are saved, atomically: the file itself, or
+    ``NAME.results.EXT`` beside it when the file is open in Excel or LibreOffice, read-only, in
+    a read-only folder, or changed on disk since it was read. Once used, the results file stays
+    the target for the rest of the run. Shared by the workbook and the CSV writers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        # Taken before the file is read, so a change made meanwhile counts as someone else's.
+        self._stamp = file_stamp(self.path)
+        self.target = self.path
+        self.reason: str | None = None
+
+    def save(self, write: Callable[[BinaryIO], None]) -> Path:
+        """Write the file through ``write`` to :attr:`target`, atomically; returns the target."""
+        if self.target == self.path:
             reason = self._refusal()
             if reason:
                 self._fall_back(reason)
-        else:
-            lock = lock_file(self._target)
-            if lock:
-                raise WorkbookError(
-                    f"the results file is open in Excel (lock file {lock.name}): close it, "
-                    "then save again",
-                    file=str(self._target),
-                )
+        elif lock := lock_file(self.target):
+            raise WorkbookError(
+                f"the results file is open in Excel or another program (lock file {lock.name}): "
+                "close it, then save again",
+                file=str(self.target),
+            )
         try:
-            self._save_to(self._target)
+            self._save_to(self.target, write)
         except PermissionError as e:
-            if self._target != self.path:
-                raise _cannot_save(self._target, e) from e
+            if self.target != self.path:
+                raise _cannot_save(self.target, e) from e
             # Windows refuses to replace a file that another program holds open.
             self._fall_back(f"it could not be replaced ({e.strerror or e})")
             try:
-                self._save_to(self._target)
+                self._save_to(self.target, write)
             except OSError as again:
-                raise _cannot_save(self._target, again) from again
+                raise _cannot_save(self.target, again) from again
         except OSError as e:
-            raise _cannot_save(self._target, e) from e
-        if self._target == self.path:
-            self._stamp = file_stamp(self.path)
-        return self._target
+            raise _cannot_save(self.target, e) from e
+        return self.target
+
+    def _save_to(self, target: Path, write: Callable[[BinaryIO], None]) -> None:
+        try:
+            mode = stat.S_IMODE((target if target.exists() else self.path).stat().st_mode)
+        except OSError:
+            mode = 0o644
+        if target != self.path:
+            mode |= stat.S_IWUSR  # a copy of a read-only file should be writable
+        # Replace the file a symbolic link points to, not the link itself.
+        atomic_save(write, target.resolve() if target.is_symlink() else target, mode=mode)
+        if target == self.path:
+            self._stamp = file_stamp(target)
 
     def _refusal(self) -> str | None:
         lock = lock_file(self.path)
@@ -141,22 +166,11 @@ class WorkbookWriter(ABC):
             if is_read_only(folder):
                 raise WorkbookError(
                     f"cannot save the results: {reason}, and neither its folder nor the "
-                    "current folder can be written; copy the workbook somewhere writable",
+                    "current folder can be written; copy the file somewhere writable",
                     file=str(self.path),
                 )
-        self._target = results_path(self.path, folder)
-        self._reason = reason
-
-    def _real_target(self, target: Path) -> tuple[Path, int]:
-        """The file to replace (through a symbolic link) and the permissions it should get."""
-        try:
-            mode = stat.S_IMODE((target if target.exists() else self.path).stat().st_mode)
-        except OSError:
-            mode = 0o644
-        if target != self.path:
-            mode |= stat.S_IWUSR  # a copy of a read-only workbook should be writable
-        # Replace the file a symbolic link points to, not the link itself.
-        return (target.resolve() if target.is_symlink() else target), mode
+        self.target = results_path(self.path, folder)
+        self.reason = reason
 
 
 def _cannot_save(target: Path, error: OSError) -> WorkbookError:

@@ -40,12 +40,12 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import WorkbookError
 from ..table import CAMPAIGN_PROPERTY, RowResult, Table
 from .columns import place_columns
-from .files import MACRO_SUFFIXES, atomic_save, check_workbook_file, damaged
+from .files import MACRO_SUFFIXES, check_workbook_file, damaged
 from .layout import outside_table
 from .saving import WorkbookWriter
 
@@ -79,13 +79,12 @@ class ResultWriter(WorkbookWriter):
     def _put(self, row: int, values: tuple[object, ...]) -> None:
         self._filler.put(row, values)
 
-    def _save_to(self, target: Path) -> None:
+    def _write(self, out: BinaryIO) -> None:
         changed, campaign_id = self._campaign
         if changed:
             _store_campaign_id(self._book, campaign_id)
-        real, mode = self._real_target(target)
         with _captured(self._warnings) as said, _bulk():
-            atomic_save(self._book.save, real, mode=mode)
+            self._book.save(out)
         self._warnings = said.result()
 
 

@@ -25,7 +25,7 @@ from xml.etree import ElementTree
 
 from ..table import RESULT_COLUMNS, Table
 from .docprops import campaign_parts
-from .files import atomic_save, check_workbook_file, damaged
+from .files import check_workbook_file, damaged
 from .layout import outside_table, read_excel_table, table_of, widen_table_xml
 from .saving import WorkbookWriter
 from .writer import ResultWriter
@@ -94,11 +94,7 @@ class XmlResultWriter(WorkbookWriter):
             if value is not None:
                 merged[i] = value
 
-    def _save_to(self, target: Path) -> None:
-        real, mode = self._real_target(target)
-        atomic_save(self._write_zip, real, mode=mode)
-
-    def _write_zip(self, out: BinaryIO) -> None:
+    def _write(self, out: BinaryIO) -> None:
         styles = self._styles.copy()
         cells = CellMaker(self._plan.columns, self._plan.header_style, styles, self._parts.date1904)
         sheet_done = False
