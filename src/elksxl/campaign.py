@@ -40,7 +40,7 @@ from .plan import (
     iter_plan,
 )
 from .pricing import PriceTable, load_example, to_currency
-from .table import STATUS_COLUMN, ResultSink, Row, Table
+from .table import STATUS_COLUMN, ResultSink, Row, RowResult, Table
 from .templating import MessageTemplate, compile_template
 
 if TYPE_CHECKING:  # the HTTP stack and the journal load only when something is sent
@@ -494,6 +494,16 @@ class Session:
         journal = self._open_journal()
         assert journal is not None
         return journal.mark_delivery(elks_id, status, at) is not None
+
+    def results(self, campaign_id: str) -> dict[int, RowResult]:
+        """Each row's result cells as the journal holds them now (empty for an unknown campaign).
+
+        For surfaces that follow a campaign after its run, such as delivery reports reaching
+        the add-in's sheet."""
+        from .results import journal_results
+
+        journal = self._open_journal(create=False)
+        return {} if journal is None else journal_results(journal, campaign_id)
 
     # -- status --------------------------------------------------------------------------------
 

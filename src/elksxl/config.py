@@ -15,6 +15,7 @@ from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_API_URL",
+    "DEFAULT_CALLBACK_ALLOW",
     "DEFAULT_RATE_PER_MINUTE",
     "Secret",
     "Settings",
@@ -25,6 +26,8 @@ __all__ = [
 
 DEFAULT_API_URL = "https://api.46elks.com/a1"
 DEFAULT_RATE_PER_MINUTE = 100.0
+# 46elks' delivery-report callers (../shared/reference/46elks-api.md, section 3).
+DEFAULT_CALLBACK_ALLOW = ("176.10.154.199", "85.24.146.132", "185.39.146.243", "2001:9b0:2:902::199")
 
 _TEXT_SENDER = re.compile(r"[A-Za-z][A-Za-z0-9]{2,10}")
 _NUMBER_SENDER = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -95,6 +98,11 @@ class Settings:
     token: Secret = field(default_factory=lambda: Secret(""))
     journal_path: Path = field(default_factory=default_journal_path)
     prices_path: Path | None = None  # None: the packaged example prices
+    # `elksxl serve`: the https origin Excel and 46elks reach it at; delivery reports.
+    public_url: str | None = None
+    callback_secret: Secret = field(default_factory=lambda: Secret(""))
+    callback_allow: tuple[str, ...] = DEFAULT_CALLBACK_ALLOW
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_rate(self.rate_per_minute)
@@ -115,6 +123,7 @@ class Settings:
             ) from None
         check_rate(rate_value, source=f"ELKSXL_RATE={rate!r}")
         journal = environ.get("ELKSXL_JOURNAL")
+        allow = _split(environ.get("ELKSXL_CALLBACK_ALLOW"))
         return cls(
             username=environ.get("ELKS_USERNAME", ""),
             password=Secret(environ.get("ELKS_PASSWORD", "")),
@@ -124,6 +133,10 @@ class Settings:
             rate_per_minute=rate_value,
             token=Secret(environ.get("ELKSXL_TOKEN", "")),
             journal_path=Path(journal) if journal else default_journal_path(),
+            public_url=(environ.get("ELKSXL_PUBLIC_URL") or "").rstrip("/") or None,
+            callback_secret=Secret(environ.get("ELKSXL_CALLBACK_SECRET", "")),
+            callback_allow=allow if allow else DEFAULT_CALLBACK_ALLOW,
+            trusted_proxies=_split(environ.get("ELKSXL_TRUSTED_PROXIES")),
         )
 
     def with_changes(self, **changes: object) -> Self:
@@ -144,3 +157,8 @@ class Settings:
                 f"missing 46elks credentials: set {' and '.join(missing)} "
                 "(API username and password from the 46elks dashboard)"
             )
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    """A comma-separated setting as its stripped, non-empty items."""
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
