@@ -292,11 +292,19 @@
 
   elksxl.pane = {
     checkNumbers: guarded(function () { return preview(true); }),
-    ready: null,
+    ready: null, // resolves once the pane has started (tests wait for it)
   };
 
-  Office.onReady(function () {
+  function domReady() {
+    if (document.readyState !== "loading") return Promise.resolve();
+    return new Promise(function (resolve) {
+      document.addEventListener("DOMContentLoaded", resolve, { once: true });
+    });
+  }
+
+  // Office may be ready before the body is parsed (the scripts sit in <head>).
+  elksxl.pane.ready = Promise.all([Office.onReady(), domReady()]).then(function () {
     wire();
-    elksxl.pane.ready = guarded(start)();
+    return guarded(start)();
   });
 })();
