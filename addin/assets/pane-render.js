@@ -92,7 +92,10 @@
     if (checkOnly) return;
     summaryItem(list, plural(preview.parts, "SMS part", "SMS parts"), "in all");
     summaryItem(list, "Estimated cost:", money(preview.estimated_cost, preview.currency));
-    if (preview.balance_check) summaryItem(list, "Balance:", preview.balance_check);
+    if (preview.balance_check) {
+      // The server's sentence already names the balance: show it as it is.
+      list.appendChild(el("li", preview.balance_check.charAt(0).toUpperCase() + preview.balance_check.slice(1), "muted"));
+    }
   }
 
   function messages(preview, checkOnly) {
@@ -169,7 +172,8 @@
       stopped: "Stopped",
     };
     $("progress-title").textContent = titles[run.state] || "Sending";
-    $("progress-message").textContent = run.message || "";
+    var message = run.message || "";
+    $("progress-message").textContent = message.charAt(0).toUpperCase() + message.slice(1);
     $("progress-card").hidden = false;
   }
 

@@ -205,6 +205,7 @@
     state.run = run;
     state.cursor = cursor;
     $("cancel").disabled = false;
+    $("cancel").hidden = false;
     poll(run);
   }
 
@@ -225,8 +226,9 @@
     if (ACTIVE[data.state]) {
       setTimeout(function () { poll(run); }, pollMs());
     } else {
-      $("cancel").disabled = true;
+      $("cancel").hidden = true;
       state.run = null;
+      loadAccount().catch(showError); // the balance changed
     }
   }
 

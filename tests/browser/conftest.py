@@ -146,7 +146,9 @@ def open_pane(browser: Any, backend: BackendHandle) -> Iterator[OpenPane]:
     with ExitStack() as stack:
 
         def open_(book: dict[str, Any], *, token: str | None = backend.token) -> Pane:
-            context = browser.new_context(viewport={"width": PANE_WIDTH, "height": 900})
+            context = browser.new_context(
+                viewport={"width": PANE_WIDTH, "height": 900}, reduced_motion="reduce"
+            )
             stack.callback(context.close)
             # Nothing may leave the machine: foreign URLs are refused, except office.js, which
             # the fake replaces (playwright tries the routes registered last first).
