@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +65,9 @@ def workbook(
     rows: list[list[Any]],
     *,
     selection: tuple[int, int, int, int] | None = None,
-    hidden: list[int] = (),  # type: ignore[assignment]
+    hidden: Sequence[int] = (),
     sheet: str = "Kontakter",
-    tables: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    tables: Sequence[dict[str, Any]] = (),
     properties: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A fake workbook. ``selection`` is (row, col, rows, cols), 0-based; default: all rows."""
@@ -130,7 +130,9 @@ def sim(simulator_factory: Any) -> SimulatorHandle:
 
 @pytest.fixture
 def settings(sim: SimulatorHandle, tmp_path: Path) -> Settings:
-    return sim.settings(journal_path=tmp_path / "journal.sqlite3", rate_per_minute=0, sender="Elksxl")
+    return sim.settings(
+        journal_path=tmp_path / "journal.sqlite3", rate_per_minute=0, sender="Elksxl"
+    )
 
 
 @pytest.fixture
@@ -169,7 +171,9 @@ def open_pane(browser: Any, backend: BackendHandle) -> Iterator[OpenPane]:
             page.on("pageerror", lambda e: errors.append(str(e)))
             stack.callback(lambda: _no_page_errors(errors))
             page.goto(backend.base_url + "/taskpane.html")
-            page.wait_for_function("() => window.elksxl && window.elksxl.pane && window.elksxl.pane.ready")
+            page.wait_for_function(
+                "() => window.elksxl && window.elksxl.pane && window.elksxl.pane.ready"
+            )
             page.evaluate("window.elksxl.pane.ready")
             return Pane(page, backend, dialogs)
 

@@ -3,7 +3,7 @@ duplicates, hidden rows, tables, the ribbon's "Check numbers", and hostile cell 
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from .conftest import OpenPane, workbook
 
@@ -21,11 +21,10 @@ ROWS = [
 BOOK = workbook(ROWS, selection=(1, 0, 6, 3), hidden=[5])
 
 
-def preview(pane_page: object, message: str = "Hej {{ Namn }} i {{ Stad }}!") -> None:
-    page = pane_page
-    page.get_by_label("Message", exact=True).fill(message)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Preview selected rows").click()  # type: ignore[attr-defined]
-    expect(page.locator("#preview-card")).to_be_visible()  # type: ignore[attr-defined]
+def preview(page: Page, message: str = "Hej {{ Namn }} i {{ Stad }}!") -> None:
+    page.get_by_label("Message", exact=True).fill(message)
+    page.get_by_role("button", name="Preview selected rows").click()
+    expect(page.locator("#preview-card")).to_be_visible()
 
 
 def test_preview_shows_recipients_messages_problems_duplicates_and_hidden_rows(

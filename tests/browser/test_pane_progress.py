@@ -49,6 +49,12 @@ def statuses(book: dict[str, object]) -> list[object]:
     return [row[column] if column < len(row) else "" for row in values[1:]]
 
 
+def latest_state(api: httpx.Client, campaign: str) -> str:
+    runs = api.get("/api/runs", params={"campaign_id": campaign}).json()["runs"]
+    state: str = runs[0]["state"]
+    return state
+
+
 def test_cancel_stops_the_campaign_mid_way(open_pane: OpenPane, sim: SimulatorHandle) -> None:
     pane = open_pane(workbook(contacts()))
     start_sending(pane)
@@ -75,9 +81,7 @@ def test_reopening_the_pane_shows_progress_and_writes_what_arrived_meanwhile(
     backend = first.backend
     with httpx.Client(base_url=backend.base_url, headers=backend.headers, trust_env=False) as api:
         deadline = time.monotonic() + 20
-        while api.get("/api/runs", params={"campaign_id": campaign}).json()["runs"][0][
-            "state"
-        ] in ("running", "cancelling"):
+        while latest_state(api, campaign) in ("running", "cancelling"):
             assert time.monotonic() < deadline, "the campaign did not finish without the pane"
             time.sleep(0.2)
     assert len(sim.messages()) == COUNT
