@@ -46,7 +46,8 @@ from .templating import MessageTemplate, compile_template
 if TYPE_CHECKING:  # the HTTP stack and the journal load only when something is sent
     import httpx
 
-    from .client import Account, ElksClient
+    from .client import Account as Account
+    from .client import ElksClient
     from .journal import Journal, JournalEntry
     from .sender import Progress as Progress
     from .sender import SendSummary

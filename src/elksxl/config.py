@@ -27,7 +27,12 @@ __all__ = [
 DEFAULT_API_URL = "https://api.46elks.com/a1"
 DEFAULT_RATE_PER_MINUTE = 100.0
 # 46elks' delivery-report callers (../shared/reference/46elks-api.md, section 3).
-DEFAULT_CALLBACK_ALLOW = ("176.10.154.199", "85.24.146.132", "185.39.146.243", "2001:9b0:2:902::199")
+DEFAULT_CALLBACK_ALLOW = (
+    "176.10.154.199",
+    "85.24.146.132",
+    "185.39.146.243",
+    "2001:9b0:2:902::199",
+)
 
 _TEXT_SENDER = re.compile(r"[A-Za-z][A-Za-z0-9]{2,10}")
 _NUMBER_SENDER = re.compile(r"\+[1-9][0-9]{6,14}")

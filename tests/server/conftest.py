@@ -95,3 +95,50 @@ def api(backend: BackendHandle) -> Iterator[httpx.Client]:
         base_url=backend.base_url, headers=backend.headers, trust_env=False, timeout=20
     ) as client:
         yield client
+
+
+Grid = dict[tuple[int, int], Any]
+
+
+def apply(actions: Sequence[dict[str, Any]], grid: Grid, props: dict[str, Any]) -> None:
+    """Apply actions as the pane's client does: setValues into ``grid`` keyed by 1-based
+    (Excel row, Excel column), setCustomProperty into ``props``."""
+    for action in actions:
+        if action["func"] == "setCustomProperty":
+            props[action["name"]] = action["value"]
+            continue
+        assert action["func"] == "setValues"
+        assert len(action["values"]) == action["row_count"]
+        assert len(action["number_format"]) == action["row_count"]
+        for r, (row, formats) in enumerate(
+            zip(action["values"], action["number_format"], strict=True)
+        ):
+            assert len(row) == len(formats) == action["column_count"]
+            for c, (value, fmt) in enumerate(zip(row, formats, strict=True)):
+                assert fmt == ("General" if isinstance(value, int | float) else "@")
+                grid[(action["start_row"] + r + 1, action["start_column"] + c + 1)] = value
+
+
+def poll_until(
+    api: httpx.Client,
+    run: str,
+    grid: Grid,
+    props: dict[str, Any],
+    *,
+    cursor: str = "",
+    done: Callable[[dict[str, Any]], bool] = lambda p: p["state"] not in ("running", "cancelling"),
+    timeout: float = 30.0,
+) -> tuple[dict[str, Any], str]:
+    """Poll a run, applying every answer's actions, until ``done``; (last answer, cursor)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = api.get(f"/api/runs/{run}", params={"since": cursor}).raise_for_status().json()
+        apply(answer["actions"], grid, props)
+        cursor = answer["cursor"]
+        if done(answer):
+            return answer, cursor
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run} still {answer['state']} after {timeout} s")
+        time.sleep(0.05)

@@ -23,7 +23,7 @@ from .security import callback_secret, networks
 if TYPE_CHECKING:
     import httpx
 
-    from ..client import Account
+    from ..campaign import Account
 
 __all__ = ["Backend", "RunConflictError"]
 

@@ -45,6 +45,9 @@ def make_server(
         access_log=log_level in ("debug", "trace"),
         log_config=None,  # leave the process' logging alone
         timeout_graceful_shutdown=5,
+        # The app decides whom to believe (ELKSXL_TRUSTED_PROXIES); uvicorn would otherwise
+        # take X-Forwarded-For from any local caller as the client address.
+        proxy_headers=False,
         ssl_certfile=str(cert) if cert else None,
         ssl_keyfile=str(key) if key else None,
     )
