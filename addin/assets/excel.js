@@ -226,11 +226,13 @@
       action.column_count,
     );
     // Text cells get the Text format first, so a value like "=1+1" from outside stays text.
-    range.numberFormat = action.values.map(function (row) {
-      return row.map(function (v) {
-        return typeof v === "string" ? "@" : "General";
+    range.numberFormat =
+      action.number_format ||
+      action.values.map(function (row) {
+        return row.map(function (v) {
+          return typeof v === "string" ? "@" : "General";
+        });
       });
-    });
     range.values = action.values;
   }
 

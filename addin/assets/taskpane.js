@@ -177,7 +177,7 @@
       var answer = await elksxl.api.post("/api/send", body);
       if (answer.dry_run) return showDryRun(answer.dry_run);
       await elksxl.excel.applyActions(answer.actions || []);
-      follow(answer.run, "");
+      follow(answer.run, answer.cursor || "");
     } finally {
       $("send").disabled = false;
     }

@@ -3,6 +3,9 @@ duplicates, hidden rows, tables, the ribbon's "Check numbers", and hostile cell 
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import OpenPane, workbook
@@ -97,3 +100,30 @@ def test_the_ribbons_check_numbers_lists_the_problems_in_the_pane(open_pane: Ope
     expect(page.locator("#preview-title")).to_have_text("Number check")
     expect(page.locator("#problems button .cell")).to_have_text("Kontakter!B3")
     expect(page.locator("#messages li")).to_have_count(0)
+
+
+def test_selected_rows_below_the_header_are_read_with_the_header_above_them(
+    open_pane: OpenPane,
+) -> None:
+    pane = open_pane(workbook(ROWS, selection=(6, 1, 1, 1)))  # only Fia's phone cell, B7
+    body = pane.page.evaluate("() => elksxl.excel.readSelection()")
+    selection = body["selection"]
+    assert body["header"] is True
+    assert selection["values"] == [ROWS[0], ROWS[6]]
+    assert selection["row_numbers"] == [1, 7]
+    assert selection["address"] == "Kontakter!A1:C7"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the backend maps values[i] to first_row + i and ignores selection.row_numbers "
+    "(ADDIN_API.md, Changes, G 06:35): a selection not adjacent to its header gets wrong rows",
+)
+def test_a_selection_not_adjacent_to_its_header_previews_its_own_rows(
+    open_pane: OpenPane,
+) -> None:
+    pane = open_pane(workbook(ROWS, selection=(5, 0, 2, 3), hidden=[]))  # rows 6 and 7
+    preview(pane.page)
+    expect(pane.page.locator("#messages .to")).to_have_text(
+        [re.compile(r"^Row 6 "), re.compile(r"^Row 7 ")]
+    )
