@@ -50,8 +50,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not for the session: while playwright's sync API runs,
+    its event loop is the thread's running loop, and later tests' asyncio.run() would fail."""
     executable = chromium_path()
     if executable is None:
         pytest.skip("no chromium on this machine (apt-get install chromium; .ci/run does it)")
@@ -113,6 +115,10 @@ class Pane:
         return values[row][col - 1]
 
     def screenshot(self, name: str) -> Path:
+        """Save the whole pane as ``screenshots/<name>.png``, after checking that nothing
+        is wider than the pane (no horizontal scrolling at 320 px)."""
+        width = self.page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PANE_WIDTH, f"the pane scrolls sideways: {width} px wide"
         SCREENSHOTS.mkdir(exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)

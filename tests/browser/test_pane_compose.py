@@ -72,3 +72,21 @@ def test_a_custom_function_error_becomes_an_error_not_a_value(open_pane: OpenPan
     )
     assert message != "no error"
     assert message
+
+
+def test_the_pane_works_from_the_keyboard_alone(open_pane: OpenPane) -> None:
+    pane = open_pane(workbook(CONTACTS))
+    page = pane.page
+    page.get_by_label("Message", exact=True).focus()
+    page.keyboard.type("Hej {{ Namn }}")
+    for _ in range(6):  # sender, its help text is not focusable, two switches, Preview
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "preview-button":
+            break
+    assert page.evaluate("() => document.activeElement.id") == "preview-button"
+    page.keyboard.press("Enter")
+    expect(page.locator("#messages .text")).to_have_text(["Hej Anna"])
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send 1 message")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Yes, send")).to_be_focused()
