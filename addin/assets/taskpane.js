@@ -132,7 +132,7 @@
     elksxl.render.preview(data, selectCell, checkOnly);
     var send = $("send");
     send.textContent = data.send_label || "Send " + data.recipients + " messages";
-    send.disabled = checkOnly || data.recipients === 0;
+    send.disabled = data.recipients === 0; // after a number check, Send previews the message
     $("send-hint").hidden = data.recipients > 0;
     $("send-hint").textContent = data.recipients > 0 ? "" : "No row of the selection can be sent to.";
     return state.preview;

@@ -100,6 +100,11 @@ def test_the_ribbons_check_numbers_lists_the_problems_in_the_pane(open_pane: Ope
     expect(page.locator("#preview-title")).to_have_text("Number check")
     expect(page.locator("#problems button .cell")).to_have_text("Kontakter!B3")
     expect(page.locator("#messages li")).to_have_count(0)
+    pane.screenshot("check-numbers")
+    page.get_by_label("Message", exact=True).fill("Hej {{ Namn }}")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#confirm-text")).to_contain_text("Send 3 messages now?")
+    expect(page.locator("#preview-title")).to_have_text("Preview")
 
 
 def test_selected_rows_below_the_header_are_read_with_the_header_above_them(

@@ -71,6 +71,7 @@ def test_dry_run_sends_nothing_and_tells_the_cost(
     pane.page.get_by_label("Dry run").check()
     send(pane)
     expect(pane.page.locator("#dry-result")).to_contain_text("would take 2 messages")
+    pane.screenshot("dry-run")
     assert sim.messages() == []
     assert pane.wb()["sheets"][0]["values"] == ROWS
 
