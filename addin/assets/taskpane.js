@@ -306,6 +306,7 @@
 
   // Office may be ready before the body is parsed (the scripts sit in <head>).
   elksxl.pane.ready = Promise.all([Office.onReady(), domReady()]).then(function () {
+    if (window.elksxlCompatible === false) return; // compat.js has told the user why
     wire();
     return guarded(start)();
   });

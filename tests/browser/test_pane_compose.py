@@ -90,3 +90,14 @@ def test_the_pane_works_from_the_keyboard_alone(open_pane: OpenPane) -> None:
     expect(page.get_by_role("button", name="Send 1 message")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Yes, send")).to_be_focused()
+
+
+def test_an_engine_without_fetch_gets_a_clear_message_instead_of_a_blank_pane(
+    open_pane: OpenPane,
+) -> None:
+    pane = open_pane(workbook(CONTACTS))
+    page = pane.page
+    page.context.add_init_script("delete window.fetch;")
+    page.reload()
+    expect(page.get_by_role("alert")).to_contain_text("old browser engine")
+    expect(page.get_by_label("Message", exact=True)).to_be_hidden()
