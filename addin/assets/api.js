@@ -10,11 +10,12 @@
 
   /** An HTTP error from the backend: status, the server's sentence, the cell it concerns. */
   class ApiError extends Error {
-    constructor(status, message, where) {
+    constructor(status, message, where, body) {
       super(message);
       this.name = "ApiError";
       this.status = status;
       this.where = where || null;
+      this.body = body || {};
     }
   }
 
@@ -80,7 +81,7 @@
     }
     if (!response.ok) {
       var message = (data && data.error) || "The server answered " + response.status + ".";
-      throw new ApiError(response.status, message, data && data.where);
+      throw new ApiError(response.status, message, data && data.where, data);
     }
     return data;
   }

@@ -178,6 +178,11 @@
       if (answer.dry_run) return showDryRun(answer.dry_run);
       await elksxl.excel.applyActions(answer.actions || []);
       follow(answer.run, answer.cursor || "");
+    } catch (error) {
+      if (error.status !== 409 || !error.body.run) throw error;
+      // This workbook's campaign is already running (another pane, another Excel): watch it.
+      showStatus(error.message, "info");
+      if (state.run !== error.body.run) follow(error.body.run, "");
     } finally {
       $("send").disabled = false;
     }

@@ -31,6 +31,7 @@ FAKE_OFFICE = HERE / "fake_office.js"
 SCREENSHOTS = HERE / "screenshots"
 OFFICE_JS = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
 PANE_WIDTH = 320
+SEND = re.compile(r"^Send\b")  # the send button's accessible name starts with "Send"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

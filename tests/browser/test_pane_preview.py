@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import OpenPane, workbook
+from .conftest import SEND, OpenPane, workbook
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 ROWS = [
@@ -102,7 +102,7 @@ def test_the_ribbons_check_numbers_lists_the_problems_in_the_pane(open_pane: Ope
     expect(page.locator("#messages li")).to_have_count(0)
     pane.screenshot("check-numbers")
     page.get_by_label("Message", exact=True).fill("Hej {{ Namn }}")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name=SEND).click()
     expect(page.locator("#confirm-text")).to_contain_text("Send 3 messages now?")
     expect(page.locator("#preview-title")).to_have_text("Preview")
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from elksxl.config import Settings
 from elksxl.simulator.testing import SimulatorHandle
 
-from .conftest import OpenPane, Pane, workbook
+from .conftest import SEND, OpenPane, Pane, workbook
 
 COUNT = 8
 
@@ -33,7 +33,7 @@ def settings(sim: SimulatorHandle, tmp_path: Path) -> Settings:
 def start_sending(pane: Pane) -> None:
     page = pane.page
     page.get_by_label("Message", exact=True).fill("Hej {{ Namn }}")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name=SEND).click()
     page.get_by_role("button", name="Yes, send").click()
     page.wait_for_function(
         "() => Number(document.getElementById('progress').getAttribute('aria-valuenow')) >= 1"
@@ -94,3 +94,19 @@ def test_reopening_the_pane_shows_progress_and_writes_what_arrived_meanwhile(
     )
     assert statuses(second.wb()) == ["sent"] * COUNT
     second.screenshot("reopened")
+
+
+def test_sending_again_while_the_campaign_runs_shows_that_run_and_sends_nothing_twice(
+    open_pane: OpenPane, sim: SimulatorHandle
+) -> None:
+    first = open_pane(workbook(contacts()))
+    start_sending(first)
+    second = open_pane(first.wb())  # the same workbook, campaign id included, in another pane
+    expect(second.page.locator("#progress-card")).to_be_visible()
+    second.page.get_by_label("Message", exact=True).fill("Hej {{ Namn }}")
+    second.page.get_by_role("button", name=SEND).click()
+    second.page.get_by_role("button", name="Yes, send").click()
+    expect(second.page.get_by_role("alert")).to_contain_text("already running")
+    expect(second.page.locator("#progress-title")).to_have_text("Sent", timeout=20_000)
+    assert len(sim.messages()) == COUNT
+    assert len({m["to"] for m in sim.messages()}) == COUNT

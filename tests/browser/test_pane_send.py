@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from elksxl.simulator.testing import SimulatorHandle
 
-from .conftest import OpenPane, Pane, workbook
+from .conftest import SEND, OpenPane, Pane, workbook
 
 ROWS = [
     ["Namn", "Telefon"],
@@ -24,7 +24,7 @@ RESULT_HEADERS = ["SMS status", "SMS id", "SMS parts", "SMS cost", "SMS error", 
 def send(pane: Pane, message: str = "Hej {{ Namn }}") -> None:
     page = pane.page
     page.get_by_label("Message", exact=True).fill(message)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name=SEND).click()
     expect(page.locator("#confirm")).to_be_visible()
     pane.screenshot(f"confirm-{pane.page.url.rsplit('/', 1)[-1].split('.')[0]}")
     page.get_by_role("button", name="Yes, send").click()
@@ -93,7 +93,7 @@ def test_going_back_from_the_confirmation_sends_nothing(
     pane = open_pane(workbook(ROWS))
     page = pane.page
     page.get_by_label("Message", exact=True).fill("Hej")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name=SEND).click()
     expect(page.locator("#confirm-text")).to_contain_text("Send 2 messages now?")
     page.get_by_role("button", name="Back").click()
     expect(page.get_by_role("button", name="Send 2 messages")).to_be_focused()
@@ -111,7 +111,7 @@ def test_a_wrong_token_shows_the_token_field_and_sends_nothing(
     expect(page.get_by_label("Access token")).to_be_visible()
     pane.screenshot("wrong-token")
     page.get_by_label("Message", exact=True).fill("Hej")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name=SEND).click()
     expect(status).to_contain_text("access token is missing or wrong")
     expect(page.locator("#confirm")).to_be_hidden()
     assert sim.messages() == []
