@@ -192,6 +192,9 @@ class Run:
         except ElksxlError as exc:
             _log.warning("run %s stopped: %s", self.id, exc)
             self.state, self.message = "stopped", str(exc)
+        except Exception as exc:  # a bug must not leave the run "running" for ever
+            _log.exception("run %s failed", self.id)
+            self.state, self.message = "stopped", f"stopped by an internal error: {exc}"
         on_end(self)
 
 
