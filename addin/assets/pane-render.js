@@ -162,6 +162,11 @@
     var text = done + " of " + total + " done · " + (p.sent || 0) + " sent · " + (p.failed || 0) + " failed";
     if (p.unknown) text += " · " + p.unknown + " unknown";
     if (p.cost !== undefined && p.cost !== null) text += " · " + money(p.cost, p.currency);
+    var d = run.delivery;
+    if (d && (d.delivered || d.undelivered || d.awaiting)) {
+      text += " · delivered " + (d.delivered || 0) + " · not delivered " + (d.undelivered || 0);
+      if (d.awaiting) text += " · " + d.awaiting + " awaiting a report";
+    }
     $("progress-text").textContent = text;
     var titles = {
       running: "Sending",

@@ -9,6 +9,7 @@
   var elksxl = (window.elksxl = window.elksxl || {});
   var TEST_NUMBER = "+46700000000";
   var ACTIVE = { running: true, cancelling: true };
+  var REPORTS_FOR_MS = 2 * 60 * 60 * 1000; // how long after a run the pane waits for delivery reports
   var state = { templates: [], text: null, textSeq: 0, timer: null, run: null, cursor: "", preview: null };
 
   function $(id) {
@@ -209,6 +210,7 @@
   function follow(run, cursor) {
     state.run = run;
     state.cursor = cursor;
+    state.ended = null;
     $("cancel").disabled = false;
     $("cancel").hidden = false;
     poll(run);
@@ -230,10 +232,18 @@
     elksxl.render.progress(data);
     if (ACTIVE[data.state]) {
       setTimeout(function () { poll(run); }, pollMs());
-    } else {
+      return;
+    }
+    if (!state.ended) {
+      state.ended = Date.now();
       $("cancel").hidden = true;
-      state.run = null;
       loadAccount().catch(showError); // the balance changed
+    }
+    // Sent is not delivered: keep asking, more slowly, while delivery reports are due.
+    if (data.awaiting_reports > 0 && Date.now() - state.ended < REPORTS_FOR_MS) {
+      setTimeout(function () { poll(run); }, pollMs() * 5);
+    } else {
+      state.run = null;
     }
   }
 

@@ -175,3 +175,39 @@ def test_the_generated_secret_is_kept_beside_the_journal_readable_only_by_its_ow
     assert first == second == path.read_text().strip()
     assert len(first) >= 32
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_reports_46elks_retries_while_the_backend_is_down_arrive_after_a_restart(
+    backend_factory: StartBackend, simulator_factory: Any, tmp_path: Path
+) -> None:
+    delivery = {
+        "delivered_after_ms": 1500,
+        "callback_retry_ms": 200,
+        "callback_max_tries": 40,
+        "failing_numbers": [FAILING],
+    }
+    sim = simulator_factory({"rate_per_minute": 0, "delivery": delivery})
+    settings = sim.settings(
+        journal_path=tmp_path / "journal.sqlite3", rate_per_minute=0, sender=SENDER
+    ).with_changes(callback_secret=Secret(SECRET))
+    port = free_port()
+    keywords = {"port": port, "public_url": f"http://127.0.0.1:{port}"}
+    first = backend_factory(settings, callback_allow=("127.0.0.1",), **keywords)
+    with client(first) as api:
+        started = api.post("/api/send", json=body(4)).raise_for_status().json()
+        poll_until(api, started["run"], {}, {})
+    first.stop()  # killed before any report came
+    wait_until(lambda: any(c["outcome"] != "ok" for c in sim.callbacks()), timeout=10)
+
+    second = backend_factory(settings, callback_allow=("127.0.0.1",), **keywords)
+    grid: Grid = {}
+    with client(second) as api:
+
+        def settled(poll: dict[str, Any]) -> bool:
+            words = [grid.get((row, STATUS)) for row in range(2, 6)]
+            return words == ["delivered", "delivered", "failed", "delivered"]
+
+        poll_until(api, started["run"], grid, {}, done=settled, timeout=20)
+
+    refused = [c for c in sim.callbacks() if c["outcome"] != "ok"]
+    assert refused, "no report was retried: the test did not cover a backend that was down"

@@ -113,7 +113,12 @@ class Backend:
 
     def poll(self, run: Run, cursor: int) -> dict[str, Any]:
         run.take_deliveries(self.session, self.deliveries)
-        return run.poll(cursor)
+        answer = run.poll(cursor)
+        if run.test or run.state == "running":
+            return answer | {"awaiting_reports": 0}
+        delivery = run.delivery(self.session)
+        # After the last send, the pane keeps asking while delivery reports are still due.
+        return answer | {"awaiting_reports": delivery["awaiting"], "delivery": delivery}
 
     def resume(self) -> None:
         """Load the stored runs; unfinished ones are prepared and sent again."""

@@ -156,6 +156,16 @@ class Run:
                 self.log.set(row, result)
         self.log.save()
 
+    def delivery(self, session: Session) -> dict[str, int]:
+        """This run's rows by delivery report: delivered, undelivered, awaiting a report."""
+        rows = set(self.log.rows())
+        words = [r.status for row, r in session.results(self.campaign_id).items() if row in rows]
+        return {
+            "delivered": words.count("delivered"),
+            "undelivered": words.count("failed"),
+            "awaiting": words.count("sent"),
+        }
+
     def take_all(self, session: Session) -> None:
         """Fill the log from the journal (a run that ended before a restart)."""
         rows = set(self.log.rows())
