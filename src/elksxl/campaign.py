@@ -17,10 +17,9 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from itertools import chain, islice
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -31,24 +30,29 @@ from .identity import (
     Notice,
     identify,
     legacy_campaign_id,
-    notice_text,
     recorded_campaign,
     sheet_statuses,
 )
 from .inputs import load_prices, read_template
-from .outcomes import CampaignStatus, DryRunResult, Outcome, SendResult, outcome_of
+from .outcomes import (
+    CampaignStatus,
+    DryRunResult,
+    Outcome,
+    Prepared,
+    SendResult,
+    StreamedPlan,
+    outcome_of,
+)
 from .plan import (
     SAMPLE_ROWS,
     AlreadySent,
     Message,
-    Plan,
-    PlanItem,
     PlanOptions,
     build,
     iter_plan,
 )
 from .pricing import PriceTable, to_currency
-from .recipients import PhoneColumns, find_phone_columns
+from .recipients import find_phone_columns
 from .table import ResultSink, Row, RowResult, Table
 from .templating import MessageTemplate, compile_template
 
@@ -73,37 +77,6 @@ __all__ = [
     "load_prices",
     "read_template",
 ]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A table planned with a message: what a surface shows before anything is sent."""
-
-    table: Table
-    message: str
-    template: MessageTemplate
-    options: PlanOptions
-    prices: PriceTable
-    plan: Plan
-    campaign_id: str | None  # the campaign this sheet belongs to; None: a new one at send
-    notices: tuple[Notice, ...]
-    journal_path: Path
-    # Rows the journal says may already have reached their recipient (a crash kept their
-    # results from the sheet): not sent again, but their results are written.
-    recorded: tuple[Message, ...] = ()
-
-    def notice_texts(self) -> list[str]:
-        return [notice_text(n, self.journal_path) for n in self.notices]
-
-
-@dataclass(frozen=True)
-class StreamedPlan:
-    """A plan produced row by row, for outputs that need not hold the whole sheet."""
-
-    table: Table
-    prices: PriceTable
-    phone: PhoneColumns
-    items: Iterator[PlanItem]
 
 
 class Session:
@@ -171,7 +144,9 @@ class Session:
         plan = build(table, template, options, self.prices)
         recorded: tuple[Message, ...] = ()
         if campaign is not None:
-            plan, recorded = _without_arrived(plan, self._arrived(campaign))
+            from .results import without_arrived
+
+            plan, recorded = without_arrived(plan, self._arrived(campaign))
         return Prepared(
             table,
             message,
@@ -491,20 +466,3 @@ class Session:
                 sink.set(row, result)
             sink.save()
         return CampaignStatus(campaign, counts, journal.total_cost(campaign), recorded.currency)
-
-
-def _without_arrived(
-    plan: Plan, arrived: Callable[[int, str, str], bool]
-) -> tuple[Plan, tuple[Message, ...]]:
-    """The plan with messages the journal says may have arrived moved to ``already_sent``,
-    and those messages."""
-    gone = tuple(m for m in plan.messages if arrived(m.row, m.to, m.text))
-    if not gone:
-        return plan, ()
-    rows = {m.row for m in gone}
-    kept = replace(
-        plan,
-        messages=tuple(m for m in plan.messages if m.row not in rows),
-        already_sent=tuple(sorted((*plan.already_sent, *rows))),
-    )
-    return kept, gone

@@ -1,15 +1,64 @@
-"""How a campaign run, a dry run and a status ended: what every surface reports."""
+"""What the campaign core hands every surface: the prepared plan before sending, and how a
+run, a dry run and a status ended."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .identity import Notice, notice_text
+from .plan import Message, Plan, PlanItem, PlanOptions
+from .pricing import PriceTable
+from .recipients import PhoneColumns
+from .table import Table
+from .templating import MessageTemplate
 
 if TYPE_CHECKING:  # the sending stack loads only when something is sent
     from .sender import SendSummary
 
-__all__ = ["CampaignStatus", "DryRunResult", "Outcome", "SendResult", "outcome_of"]
+__all__ = [
+    "CampaignStatus",
+    "DryRunResult",
+    "Outcome",
+    "Prepared",
+    "SendResult",
+    "StreamedPlan",
+    "outcome_of",
+]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A table planned with a message: what a surface shows before anything is sent."""
+
+    table: Table
+    message: str
+    template: MessageTemplate
+    options: PlanOptions
+    prices: PriceTable
+    plan: Plan
+    campaign_id: str | None  # the campaign this sheet belongs to; None: a new one at send
+    notices: tuple[Notice, ...]
+    journal_path: Path
+    # Rows the journal says may already have reached their recipient (a crash kept their
+    # results from the sheet): not sent again, but their results are written.
+    recorded: tuple[Message, ...] = ()
+
+    def notice_texts(self) -> list[str]:
+        return [notice_text(n, self.journal_path) for n in self.notices]
+
+
+@dataclass(frozen=True)
+class StreamedPlan:
+    """A plan produced row by row, for outputs that need not hold the whole sheet."""
+
+    table: Table
+    prices: PriceTable
+    phone: PhoneColumns
+    items: Iterator[PlanItem]
 
 
 class Outcome(StrEnum):

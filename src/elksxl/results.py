@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "plan_into_journal",
     "problem_results",
     "row_result",
+    "without_arrived",
 ]
 
 MAY_HAVE_ARRIVED = frozenset(
@@ -185,3 +187,20 @@ class PeriodicSaver:
             await asyncio.sleep(self._interval)
             if self._pending:
                 await self.flush()
+
+
+def without_arrived(
+    plan: Plan, arrived: Callable[[int, str, str], bool]
+) -> tuple[Plan, tuple[Message, ...]]:
+    """The plan with messages the journal says may have arrived moved to ``already_sent``,
+    and those messages."""
+    gone = tuple(m for m in plan.messages if arrived(m.row, m.to, m.text))
+    if not gone:
+        return plan, ()
+    rows = {m.row for m in gone}
+    kept = replace(
+        plan,
+        messages=tuple(m for m in plan.messages if m.row not in rows),
+        already_sent=tuple(sorted((*plan.already_sent, *rows))),
+    )
+    return kept, gone
