@@ -46,6 +46,7 @@ NOT_EXCEL = {
     "includes", "stringify", "get", "post", "request", "getToken", "setToken", "plural",
     "money", "counter", "preview", "progress", "applyActions", "selectCell", "readSelection",
     "readCampaignId", "checkNumbers", "isArray", "keys", "fill", "repeat", "el", "clear",
+    "now",
 }  # fmt: skip
 
 
