@@ -60,6 +60,18 @@ def test_no_token_or_a_wrong_one_is_401_and_nothing_is_sent(
     assert sim.messages() == []
 
 
+def test_guessing_the_token_is_stopped_after_20_wrong_tries(offline: httpx.Client) -> None:
+    wrong = {"Authorization": "Bearer not-the-token-at-all"}
+    answers = [
+        offline.post("/api/text", json={"text": "Hej"}, headers=wrong).status_code
+        for _ in range(21)
+    ]
+    assert answers == [401] * 20 + [429]
+    again = offline.post("/api/text", json={"text": "Hej"})  # even the right token, for now
+    assert again.status_code == 429
+    assert "wait a minute" in again.json()["error"]
+
+
 def test_another_origin_is_refused_and_gets_no_cors_header(offline: httpx.Client) -> None:
     answer = offline.post(
         "/api/text", json={"text": "Hej"}, headers={"Origin": "https://evil.example"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import time
 from collections.abc import Iterable, Sequence
 
 from starlette.datastructures import Headers
@@ -120,6 +121,7 @@ class Guard:
         self.app = app
         self._token = f"Bearer {token}".encode()
         self._origins = frozenset(o.rstrip("/") for o in origins)
+        self._misses = Misses()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -153,14 +155,41 @@ class Guard:
             if origin.rstrip("/") not in own:
                 return 403, "requests from another origin are refused"
         if path.startswith("/api/"):
+            caller = (scope.get("client") or ("?", 0))[0]
+            if self._misses.blocked(caller):
+                return 429, "too many wrong access tokens from this address: wait a minute"
             given = headers.get("authorization", "").encode()
             if not hmac.compare_digest(given, self._token):
+                self._misses.add(caller)
                 return 401, "missing or wrong access token: enter it in the add-in's settings"
         return None
 
     @staticmethod
     def _own_origin(scope: Scope, headers: Headers) -> str:
         return f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+
+
+class Misses:
+    """Wrong access tokens per caller address: after ``limit`` within ``window`` seconds the
+    address is refused until the window has passed, so a token cannot be guessed by trying."""
+
+    def __init__(self, limit: int = 20, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._times: dict[str, list[float]] = {}
+
+    def add(self, caller: str) -> None:
+        self._times.setdefault(caller, []).append(time.monotonic())
+        if len(self._times) > 10_000:  # a flood of addresses must not grow memory forever
+            self._times.clear()
+
+    def blocked(self, caller: str) -> bool:
+        recent = [t for t in self._times.get(caller, ()) if time.monotonic() - t < self.window]
+        if recent:
+            self._times[caller] = recent
+        else:
+            self._times.pop(caller, None)
+        return len(recent) >= self.limit
 
 
 def _limited(receive: Receive) -> Receive:
