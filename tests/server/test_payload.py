@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from elksxl.errors import InputError, WorkbookError
-from elksxl.server.payload import column_letters, parse_selection
+from elksxl.server.payload import parse_selection
 
 from .conftest import selection
 
@@ -93,7 +93,3 @@ def test_whole_number_headers_lose_their_point_and_the_campaign_id_is_read() -> 
 def test_malformed_payloads_say_what_is_wrong(change: dict[str, object], needle: str) -> None:
     with pytest.raises(InputError, match=needle):
         parse_selection(selection([["Telefon"]]) | change)
-
-
-def test_column_letters() -> None:
-    assert [column_letters(n) for n in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import InputError, WorkbookError
+from ..errors import InputError
+from ..sheets.files import check_unique_headers, column_letter
 from ..sheets.values import header_text
 from ..table import Cell, Row, Table
 
-__all__ = ["PLAIN_HEADER", "Selection", "column_letters", "parse_selection"]
+__all__ = ["PLAIN_HEADER", "Selection", "parse_selection"]
 
 PLAIN_HEADER = "Telefon"
 """The header given to the single column of a plain block of numbers."""
@@ -54,16 +55,7 @@ class Selection:
 
     def cell(self, row: int, column: int) -> str:
         """``Sheet!B7`` for an Excel row and a 0-based column of the selection."""
-        return f"{self.table.sheet}!{column_letters(self.table.first_column + column)}{row}"
-
-
-def column_letters(column: int) -> str:
-    """Excel's letters for a 1-based column number (1 -> A, 28 -> AB)."""
-    letters = ""
-    while column > 0:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+        return f"{self.table.sheet}!{column_letter(self.table.first_column + column)}{row}"
 
 
 def parse_selection(payload: Mapping[str, Any]) -> Selection:
@@ -117,19 +109,7 @@ def parse_selection(payload: Mapping[str, Any]) -> Selection:
 
 def _header(cells: Sequence[Any], sheet: str, row: int, first_column: int) -> tuple[str, ...]:
     header = tuple(header_text(_cell(v)) for v in cells)
-    seen: dict[str, int] = {}
-    for i, text in enumerate(header):
-        if not text:
-            continue
-        if text in seen:
-            first = f"{column_letters(first_column + seen[text])}{row}"
-            here = f"{column_letters(first_column + i)}{row}"
-            raise WorkbookError(
-                f"two columns have the header {text!r} ({first} and {here}): rename one",
-                sheet=sheet,
-                cell=here,
-            )
-        seen[text] = i
+    check_unique_headers(header, row, first_column, sheet=sheet)
     return header
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from ..errors import WorkbookError
 from ..table import Cell, Row, Table
+from .files import check_unique_headers
 
 __all__ = [
     "CAMPAIGN_COLUMN",
@@ -384,14 +385,5 @@ def _header_names(values: list[str], row: int, file: str) -> tuple[str, ...]:
             file=file,
             row=row,
         )
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name and name in seen:
-            raise WorkbookError(
-                f"two columns have the header {name!r} (columns {seen[name] + 1} and {i + 1}): "
-                "rename one of them so each column has its own name",
-                file=file,
-                row=row,
-            )
-        seen.setdefault(name, i)
+    check_unique_headers(names, row, file=file)
     return names

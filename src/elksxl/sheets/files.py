@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,6 +20,7 @@ __all__ = [
     "MACRO_SUFFIXES",
     "SUPPORTED_SUFFIXES",
     "atomic_save",
+    "check_unique_headers",
     "check_workbook_file",
     "column_letter",
     "damaged",
@@ -193,6 +194,33 @@ def _sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def check_unique_headers(
+    names: Sequence[str],
+    row: int,
+    first_column: int = 1,
+    *,
+    file: str | None = None,
+    sheet: str | None = None,
+) -> None:
+    """WorkbookError naming both cells when two columns share a header (blanks may repeat)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if not name:
+            continue
+        if name in seen:
+            first = f"{column_letter(first_column + seen[name])}{row}"
+            second = f"{column_letter(first_column + i)}{row}"
+            raise WorkbookError(
+                f"two columns have the header {name!r} ({first} and {second}): "
+                "rename one of them so each column has its own name",
+                file=file,
+                sheet=sheet,
+                cell=second,
+                row=row,
+            )
+        seen[name] = i
 
 
 def column_letter(column: int) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import WorkbookError
 from ..table import Cell, Row, Table
-from .files import column_letter
+from .files import check_unique_headers
 from .layout import ExcelTable
 from .values import Converter, header_text
 
@@ -185,21 +185,7 @@ def _header_names(
             row=row,
         )
     names = tuple(header_text(v) for v in cells)
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if not name:
-            continue
-        if name in seen:
-            first = f"{column_letter(first_column + seen[name])}{row}"
-            second = f"{column_letter(first_column + i)}{row}"
-            raise WorkbookError(
-                f"two columns have the header {name!r} ({first} and {second}): "
-                "rename one of them so each column has its own name",
-                file=source,
-                sheet=sheet,
-                row=row,
-            )
-        seen[name] = i
+    check_unique_headers(names, row, first_column, file=source, sheet=sheet)
     return names
 
 
