@@ -8,9 +8,9 @@ action builder, the xlwings range writer).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 __all__ = [
     "CAMPAIGN_NAME",
@@ -55,6 +55,27 @@ class RowResult:
     error: str | None = None
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
+
+    def cells(self) -> tuple[object, ...]:
+        """The values in :data:`RESULT_COLUMNS` order (None: leave that cell as it is)."""
+        return (
+            self.status,
+            self.sms_id,
+            self.parts,
+            self.cost,
+            self.error,
+            self.sent_at,
+            self.delivered_at,
+        )
+
+    def merged(self, newer: RowResult) -> RowResult:
+        """This result with every field ``newer`` sets (None in ``newer`` keeps this one's)."""
+        changes: dict[str, Any] = {
+            f.name: getattr(newer, f.name)
+            for f in fields(newer)
+            if getattr(newer, f.name) is not None
+        }
+        return replace(self, **changes)
 
 
 class ResultSink(Protocol):

@@ -17,7 +17,6 @@ delays can be tested exactly and instantly::
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import heapq
 import itertools
 
@@ -41,14 +40,16 @@ class MemorySink:
         self.saves = 0
 
     def set(self, row: int, result: RowResult) -> None:
-        self.pending[row] = _merge(self.pending.get(row), result)
+        earlier = self.pending.get(row)
+        self.pending[row] = result if earlier is None else earlier.merged(result)
 
     def set_campaign_id(self, campaign_id: str | None) -> None:
         self.campaign_id = campaign_id
 
     def save(self) -> dict[int, RowResult]:
         for row, result in self.pending.items():
-            self.saved[row] = _merge(self.saved.get(row), result)
+            earlier = self.saved.get(row)
+            self.saved[row] = result if earlier is None else earlier.merged(result)
         self.pending = {}
         self.saved_campaign_id = self.campaign_id
         self.saves += 1
@@ -57,13 +58,6 @@ class MemorySink:
     def statuses(self) -> dict[int, str | None]:
         """Excel row -> the saved ``SMS status``."""
         return {row: result.status for row, result in sorted(self.saved.items())}
-
-
-def _merge(old: RowResult | None, new: RowResult) -> RowResult:
-    if old is None:
-        return new
-    changes = {f.name: getattr(new, f.name) for f in dataclasses.fields(new)}
-    return dataclasses.replace(old, **{k: v for k, v in changes.items() if v is not None})
 
 
 class FakeClock:

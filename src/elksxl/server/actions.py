@@ -202,15 +202,7 @@ class ActionLog:
         """(value, number format) of each result column of ``row``, in RESULT_COLUMNS order."""
         result = self._current[row]
         status = None if result.status is None else self._status_word(result.status)
-        fields: list[object] = [
-            status,
-            result.sms_id,
-            result.parts,
-            result.cost,
-            result.error,
-            result.sent_at,
-            result.delivered_at,
-        ]
+        fields = [status, *result.cells()[1:]]
         original = self._original.get(row, ())
         cells: list[tuple[Cell, str]] = []
         for value, index in zip(fields, self.layout.existing, strict=True):

@@ -62,18 +62,7 @@ class WorkbookWriter(ABC):
         """Write ``result`` into the result cells of Excel row ``row`` (None = leave as is)."""
         if row <= self._header_row:
             raise ValueError(f"row {row} is not below the header row {self._header_row}")
-        self._put(
-            row,
-            (
-                result.status,
-                result.sms_id,
-                result.parts,
-                result.cost,
-                result.error,
-                result.sent_at,
-                result.delivered_at,
-            ),
-        )
+        self._put(row, result.cells())
 
     def set_campaign_id(self, campaign_id: str | None) -> None:
         """Store ``campaign_id`` in the workbook's custom properties with the next save.

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -35,7 +34,6 @@ _FORMATS: Final = {
     "SMS sent at": "yyyy-mm-dd hh:mm:ss",
     "SMS delivered at": "yyyy-mm-dd hh:mm:ss",
 }
-_FIELDS: Final = ("status", "sms_id", "parts", "cost", "error", "sent_at", "delivered_at")
 # Text Excel would turn into a formula, an error value, a number or a date when assigned.
 _RISKY: Final = re.compile(r"^[=+\-@#']|^[\d\s.,:/%()-]+$")
 _MAX_TEXT: Final = 32_767
@@ -73,10 +71,8 @@ class RangeResultSink:
         if row <= self._header_row:
             raise ValueError(f"row {row} is not below the header row {self._header_row}")
         earlier = self._pending.get(row)
-        if earlier is not None:  # a later result wins field by field; None keeps the earlier
-            changes = {f: getattr(result, f) for f in _FIELDS if getattr(result, f) is not None}
-            result = replace(earlier, **changes)
-        self._pending[row] = result
+        # A later result wins field by field; None keeps the earlier.
+        self._pending[row] = result if earlier is None else earlier.merged(result)
         if len(self._pending) >= self._batch_rows:
             self._write()
 
@@ -99,9 +95,9 @@ class RangeResultSink:
         for index, name in enumerate(RESULT_COLUMNS):
             column = self._columns[name]
             cells = {
-                row: _excel_value(getattr(result, _FIELDS[index]))
+                row: _excel_value(result.cells()[index])
                 for row, result in pending.items()
-                if getattr(result, _FIELDS[index]) is not None
+                if result.cells()[index] is not None
             }
             for top, values in _runs(cells):
                 bottom = top + len(values) - 1
