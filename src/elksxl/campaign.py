@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -61,7 +62,7 @@ if TYPE_CHECKING:  # the HTTP stack and the journal load only when something is 
 
     from .client import Account as Account
     from .client import ElksClient
-    from .journal import Journal, JournalEntry
+    from .journal import Campaign, Journal, JournalEntry
     from .sender import Progress as Progress
 
 __all__ = [
@@ -419,6 +420,9 @@ class Session:
 
     def campaign_of(self, table: Table) -> str:
         """The id of ``table``'s campaign in this journal; NotACampaignError when it has none."""
+        return self._recorded(table).id
+
+    def _recorded(self, table: Table) -> Campaign:
         recorded = recorded_campaign(table, self._lookup())
         if recorded is None:
             raise NotACampaignError(
@@ -427,7 +431,7 @@ class Session:
                 file=table.source or None,
                 sheet=table.sheet,
             )
-        return recorded.id
+        return recorded
 
     def results(self, campaign_id: str) -> dict[int, RowResult]:
         """Each row's result cells as the journal holds them now (empty for an unknown campaign).
@@ -447,22 +451,15 @@ class Session:
         Rows the journal does not hold (invalid numbers, duplicates) are counted from the
         sheet's own status column.
         """
-        from .results import journal_results
-
-        campaign = self.campaign_of(table)
+        recorded = self._recorded(table)
         journal = self._open_journal()
         assert journal is not None
-        recorded = journal.campaign(campaign)
-        assert recorded is not None
-        results = journal_results(journal, campaign)
-        counts: dict[str, int] = {}
-        for word in sheet_statuses(table, exclude=results.keys()):
-            counts[word] = counts.get(word, 0) + 1
-        for result in results.values():
-            word = result.status or "unknown"
-            counts[word] = counts.get(word, 0) + 1
+        results = self.results(recorded.id)
+        counts = Counter(sheet_statuses(table, exclude=results.keys()))
+        counts.update(result.status or "unknown" for result in results.values())
         if sink is not None:
             for row, result in results.items():
                 sink.set(row, result)
             sink.save()
-        return CampaignStatus(campaign, counts, journal.total_cost(campaign), recorded.currency)
+        cost = journal.total_cost(recorded.id)
+        return CampaignStatus(recorded.id, dict(counts), cost, recorded.currency)
