@@ -299,15 +299,11 @@ def wait_for_delivery(
     except KeyboardInterrupt:
         left = -1
     table = replace(table, campaign_id=result.campaign_id)
-    writer = open_writer(table_path(table), table)
+    writer = open_writer(Path(table.source), table)
     status = session.status(table, writer)
     print_status(status, f"{writer.target} (sheet {table.sheet!r})")
     if left > 0:
         out.print(f"{left} messages have no delivery report yet: elksxl status --refresh later")
-
-
-def table_path(table: Table) -> Path:
-    return Path(table.source)
 
 
 def confirm(question: str) -> bool:
